@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +24,9 @@ REAL_DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 
 @dataclass(frozen=True)
 class Setting:
-    name: str  # field name on Settings
+    name: str  # field name on Settings, and the key in the TOML file
     env: str
-    kind: type
+    parse: Callable[[str, object], object]  # (env name, raw value) -> value; raises ConfigError
     default: object
     help: str
     secret: bool = False
@@ -36,28 +36,93 @@ def _default_home() -> str:
     return platformdirs.user_data_dir("archivist", appauthor=False)
 
 
+def _text(name: str, raw: object) -> str:
+    return str(raw).strip()
+
+
+def _path(name: str, raw: object) -> Path:
+    return Path(str(raw)).expanduser()
+
+
+def _number(kind: type, minimum: float) -> Callable[[str, object], object]:
+    def parse(name: str, raw: object) -> object:
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+        return value
+
+    return parse
+
+
+def _flag(name: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _discord_id(name: str, raw: object) -> int:
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise ConfigError(f"{name} must be a numeric Discord id, not {raw!r}.")
+    return int(text)
+
+
+def _id_list(name: str, raw: object) -> tuple[int, ...]:
+    parts = [p.strip() for p in (raw if isinstance(raw, list) else str(raw).split(",")) if str(p).strip()]
+    bad = [p for p in parts if not str(p).isdigit()]
+    if bad:
+        raise ConfigError(f"{name} must list numeric server ids separated by commas; {bad[0]!r} is not one.")
+    return tuple(int(p) for p in parts)
+
+
+def _choice(*allowed: str) -> Callable[[str, object], object]:
+    def parse(name: str, raw: object) -> str:
+        value = str(raw).strip()
+        if value.lower() not in {a.lower() for a in allowed}:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
+        return next(a for a in allowed if a.lower() == value.lower())
+
+    return parse
+
+
+def _url(name: str, raw: object) -> str:
+    value = str(raw).strip().rstrip("/")
+    if not value.startswith(("http://", "https://", "ws://", "wss://")):
+        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, not {raw!r}.")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("home", "ARCHIVIST_HOME", Path, None, "Folder holding the archive database and index files (default: the per-user data directory)."),
-    Setting("chunk_tokens", "ARCHIVIST_CHUNK_TOKENS", int, 256, "Largest chunk, in cl100k tokens."),
-    Setting("chunk_overlap", "ARCHIVIST_CHUNK_OVERLAP", int, 32, "Tokens of whole sentences shared by consecutive chunks."),
-    Setting("max_file_mb", "ARCHIVIST_MAX_FILE_MB", float, 20.0, "Input files larger than this are skipped with a reason."),
-    Setting("embedder", "ARCHIVIST_EMBEDDER", str, "onnx-int8", "Embedding backend: onnx-int8 (fast default), torch-bf16 or torch-fp32."),
-    Setting("hnsw_threshold", "ARCHIVIST_HNSW_THRESHOLD", int, 50_000, "Vector count above which an approximate HNSW index replaces exact search."),
-    Setting("llm_base_url", "ARCHIVIST_LLM_BASE_URL", str, "", "OpenAI-compatible endpoint for optional 1-3 sentence summaries (empty: off)."),
-    Setting("llm_model", "ARCHIVIST_LLM_MODEL", str, "", "Model name sent to that endpoint."),
-    Setting("llm_api_key", "ARCHIVIST_LLM_API_KEY", str, None, "API key for the summary endpoint, if it needs one.", secret=True),
-    Setting("discord_token", "DISCORD_TOKEN", str, None, "The bot's token (required for `archivist run`).", secret=True),
-    Setting("discord_token_file", "ARCHIVIST_DISCORD_TOKEN_FILE", Path, None, "A file holding the token, instead of DISCORD_TOKEN."),
-    Setting("mod_role", "ARCHIVIST_MOD_ROLE", str, "", "Role name or id allowed to run moderator commands besides Manage Server holders."),
-    Setting("audit_channel", "ARCHIVIST_AUDIT_CHANNEL", int, 0, "Channel id where every moderator action is logged (0: off)."),
-    Setting("feedback_channel", "ARCHIVIST_FEEDBACK_CHANNEL", int, 0, "Channel id that receives 👎 feedback with its reason (0: off)."),
-    Setting("cooldown_seconds", "ARCHIVIST_COOLDOWN_SECONDS", float, 5.0, "Per-user pause between questions."),
-    Setting("max_concurrent_answers", "ARCHIVIST_MAX_CONCURRENT_ANSWERS", int, 8, "Answers worked on at once; above it users get a polite 'busy'."),
-    Setting("thread_followups", "ARCHIVIST_THREAD_FOLLOWUPS", bool, True, "Whether 'Follow up' opens a thread whose messages are follow-up questions."),
-    Setting("guild_allowlist", "ARCHIVIST_GUILD_ALLOWLIST", str, "", "Comma-separated guild ids the bot serves (empty: all)."),
-    Setting("discord_api_base", "ARCHIVIST_DISCORD_API_BASE", str, REAL_DISCORD_API, "Discord REST base URL (for REST proxies and tests)."),
-    Setting("discord_gateway_url", "ARCHIVIST_DISCORD_GATEWAY_URL", str, REAL_DISCORD_GATEWAY, "Discord gateway URL (for tests)."),
-    Setting("log_level", "ARCHIVIST_LOG_LEVEL", str, "INFO", "Logging level; discord.py's own DEBUG logs stay off whatever this says."),
+    Setting("home", "ARCHIVIST_HOME", _path, None, "Folder holding the archive database and index files (default: the per-user data directory)."),
+    Setting("chunk_tokens", "ARCHIVIST_CHUNK_TOKENS", _number(int, 32), 256, "Largest chunk, in cl100k tokens."),
+    Setting("chunk_overlap", "ARCHIVIST_CHUNK_OVERLAP", _number(int, 0), 32, "Tokens of whole sentences shared by consecutive chunks."),
+    Setting("max_file_mb", "ARCHIVIST_MAX_FILE_MB", _number(float, 0.001), 20.0, "Input files larger than this are skipped with a reason."),
+    Setting("embedder", "ARCHIVIST_EMBEDDER", _choice("onnx-int8", "torch-bf16", "torch-fp32"), "onnx-int8", "Embedding backend: onnx-int8 (fast default), torch-bf16 or torch-fp32."),
+    Setting("hnsw_threshold", "ARCHIVIST_HNSW_THRESHOLD", _number(int, 1), 50_000, "Vector count above which an approximate HNSW index replaces exact search."),
+    Setting("llm_base_url", "ARCHIVIST_LLM_BASE_URL", _text, "", "OpenAI-compatible endpoint for optional 1-3 sentence summaries (empty: off)."),
+    Setting("llm_model", "ARCHIVIST_LLM_MODEL", _text, "", "Model name sent to that endpoint."),
+    Setting("llm_api_key", "ARCHIVIST_LLM_API_KEY", _text, None, "API key for the summary endpoint, if it needs one.", secret=True),
+    Setting("discord_token", "DISCORD_TOKEN", _text, None, "The bot's token from the Discord developer portal (required for `archivist run`).", secret=True),
+    Setting("discord_token_file", "ARCHIVIST_DISCORD_TOKEN_FILE", _path, None, "A file holding the token, used when DISCORD_TOKEN is unset."),
+    Setting("mod_role", "ARCHIVIST_MOD_ROLE", _text, None, "Role (id or name) whose members may use /reindex and /ingest, besides those with Manage Server."),
+    Setting("audit_channel", "ARCHIVIST_AUDIT_CHANNEL", _discord_id, None, "Channel id where every moderator action is recorded (unset: off)."),
+    Setting("feedback_channel", "ARCHIVIST_FEEDBACK_CHANNEL", _discord_id, None, "Channel id where 👎 feedback with its reason is forwarded (unset: off)."),
+    Setting("cooldown_seconds", "ARCHIVIST_COOLDOWN_SECONDS", _number(float, 0), 5.0, "Seconds a member waits between two questions."),
+    Setting("max_concurrent_answers", "ARCHIVIST_MAX_CONCURRENT_ANSWERS", _number(int, 1), 8, "Questions answered at once; more get a polite 'busy' reply."),
+    Setting("thread_followups", "ARCHIVIST_THREAD_FOLLOWUPS", _flag, True, "Offer the 'Follow up' button that opens a thread whose messages are follow-up questions."),
+    Setting("guild_allowlist", "ARCHIVIST_GUILD_ALLOWLIST", _id_list, (), "Comma-separated server ids the bot serves; empty serves every server."),
+    Setting("progress_interval_seconds", "ARCHIVIST_PROGRESS_INTERVAL_SECONDS", _number(float, 0), 2.0, "Minimum seconds between two edits of a re-index progress message."),
+    Setting("discord_api_base", "ARCHIVIST_DISCORD_API_BASE", _url, REAL_DISCORD_API, "Discord REST base URL (for REST proxies and tests)."),
+    Setting("discord_gateway_url", "ARCHIVIST_DISCORD_GATEWAY_URL", _url, REAL_DISCORD_GATEWAY, "Discord gateway URL (for proxies and tests)."),
+    Setting("log_level", "ARCHIVIST_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO", "Log level of the bot; discord.py's own logs stay at INFO or above (its DEBUG logs carry tokens)."),
 )
 
 
@@ -78,13 +143,14 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     discord_token: str | None = field(default=None, repr=False)
     discord_token_file: Path | None = _default("discord_token_file")
-    mod_role: str = _default("mod_role")
-    audit_channel: int = _default("audit_channel")
-    feedback_channel: int = _default("feedback_channel")
+    mod_role: str | None = _default("mod_role")
+    audit_channel: int | None = _default("audit_channel")
+    feedback_channel: int | None = _default("feedback_channel")
     cooldown_seconds: float = _default("cooldown_seconds")
     max_concurrent_answers: int = _default("max_concurrent_answers")
     thread_followups: bool = _default("thread_followups")
-    guild_allowlist: str = _default("guild_allowlist")
+    guild_allowlist: tuple[int, ...] = _default("guild_allowlist")
+    progress_interval_seconds: float = _default("progress_interval_seconds")
     discord_api_base: str = _default("discord_api_base")
     discord_gateway_url: str = _default("discord_gateway_url")
     log_level: str = _default("log_level")
@@ -93,20 +159,20 @@ class Settings:
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1_000_000)
 
-    @property
-    def guild_ids(self) -> frozenset[int]:
-        return frozenset(int(part) for part in self.guild_allowlist.split(",") if part.strip())
-
     def token(self) -> str:
         """The Discord token from DISCORD_TOKEN or the token file; ConfigError when neither is set."""
         if self.discord_token:
             return self.discord_token.strip()
         if self.discord_token_file:
+            path = self.discord_token_file
             try:
-                return self.discord_token_file.read_text(encoding="utf-8").strip()
+                text = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"Cannot read the token file {self.discord_token_file}: {exc.strerror}.") from exc
-        raise ConfigError("No Discord token: set DISCORD_TOKEN or ARCHIVIST_DISCORD_TOKEN_FILE.")
+                raise ConfigError(f"ARCHIVIST_DISCORD_TOKEN_FILE names {path}, which cannot be read ({exc.strerror}).") from exc
+            if not text:
+                raise ConfigError(f"ARCHIVIST_DISCORD_TOKEN_FILE names {path}, which is empty.")
+            return text
+        raise ConfigError("No Discord token: set DISCORD_TOKEN, or ARCHIVIST_DISCORD_TOKEN_FILE naming a file with it.")
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -124,11 +190,11 @@ class Settings:
             for key, raw in table.items():
                 if key not in known:
                     raise ConfigError(f"Unknown setting {key!r} in {config_file}.")
-                values[key] = _convert(known[key], raw)
+                values[key] = known[key].parse(key, raw)
         for setting in SETTINGS:
             raw = env.get(setting.env)
-            if raw not in (None, ""):
-                values[setting.name] = _convert(setting, raw)
+            if raw is not None and raw.strip():
+                values[setting.name] = setting.parse(setting.env, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("home") is None:
             values.pop("home", None)
@@ -137,31 +203,5 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        if self.chunk_tokens < 32:
-            raise ConfigError("ARCHIVIST_CHUNK_TOKENS must be at least 32.")
-        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
-            raise ConfigError("ARCHIVIST_CHUNK_OVERLAP must be between 0 and half the chunk size.")
-        if self.max_concurrent_answers < 1:
-            raise ConfigError("ARCHIVIST_MAX_CONCURRENT_ANSWERS must be at least 1.")
-        if self.embedder not in {"onnx-int8", "torch-bf16", "torch-fp32"}:
-            raise ConfigError(f"Unknown ARCHIVIST_EMBEDDER {self.embedder!r}: use onnx-int8, torch-bf16 or torch-fp32.")
-
-
-def _convert(setting: Setting, raw: object) -> object:
-    try:
-        if setting.kind is bool:
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in {"1", "true", "yes", "on"}:
-                return True
-            if text in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(text)
-        if setting.kind is Path:
-            return Path(str(raw)).expanduser()
-        return setting.kind(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{setting.env} must be a {setting.kind.__name__}, not {raw!r}.") from exc
-
-
+        if self.chunk_overlap >= self.chunk_tokens // 2:
+            raise ConfigError("ARCHIVIST_CHUNK_OVERLAP must be less than half of ARCHIVIST_CHUNK_TOKENS.")

@@ -1,0 +1,107 @@
+"""The Discord client: intents, the command tree, worker pools for the engine, shared state."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.catalogue import Catalogue
+from bot.conversations import Conversations
+from bot.errors import report_error
+from bot.reply import NO_MENTIONS, respond
+from index.settings import Settings
+from bot.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ArchivistTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        client: ArchivistBot = interaction.client  # type: ignore[assignment]
+        if interaction.guild_id is not None and not client.guild_allowed(interaction.guild_id):
+            if interaction.type is discord.InteractionType.application_command:
+                await respond(interaction, "I'm not enabled on this server.", ephemeral=True)
+            return False
+        return True
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await report_error(interaction, error)
+
+
+class ArchivistBot(commands.Bot):
+    """Holds the engine and the bot's state; the cogs hold the commands."""
+
+    def __init__(self, engine: Any, settings: Settings, *, guild_ready_timeout: float = 2.0):
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_messages = True
+        intents.dm_messages = True
+        intents.message_content = True  # only needed for questions asked by mentioning the bot
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            tree_cls=ArchivistTree,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.engine = engine
+        self.settings = settings
+        self.throttle = Throttle(settings.cooldown_seconds, settings.max_concurrent_answers)
+        self.conversations = Conversations()
+        self.catalogue = Catalogue(self._names)
+        self.connection_task: asyncio.Task | None = None
+        self._query_pool = ThreadPoolExecutor(
+            max_workers=max(1, min(settings.max_concurrent_answers, 4)), thread_name_prefix="archivist-query"
+        )
+        self._admin_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="archivist-admin")
+
+    async def setup_hook(self) -> None:
+        from bot.cogs.ask import AskCog
+        from bot.cogs.browse import BrowseCog
+        from bot.cogs.moderation import ModerationCog
+
+        for cog in (AskCog(self), BrowseCog(self), ModerationCog(self)):
+            await self.add_cog(cog)
+        synced = await self.tree.sync()
+        log.info("Synced %d application commands", len(synced))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: questions in messages are handled by the ask cog's listener."""
+
+    async def on_ready(self) -> None:
+        log.info("Connected as %s (%s) to %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+
+    def guild_allowed(self, guild_id: int) -> bool:
+        return not self.settings.guild_allowlist or guild_id in self.settings.guild_allowlist
+
+    async def run_query(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a (slow, synchronous) engine read in the query pool, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._query_pool, functools.partial(fn, *args, **kwargs)
+        )
+
+    async def run_admin(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a long engine job (re-index, ingest) in its own pool so answers never queue behind it."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._admin_pool, functools.partial(fn, *args, **kwargs)
+        )
+
+    async def _names(self, kind: str) -> list[str]:
+        method = self.engine.categories if kind == "categories" else self.engine.sources
+        return list(await self.run_query(method))
+
+    async def close(self) -> None:
+        await super().close()
+        self._query_pool.shutdown(wait=False, cancel_futures=True)
+        self._admin_pool.shutdown(wait=False, cancel_futures=True)

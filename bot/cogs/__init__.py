@@ -1,0 +1,1 @@
+"""Discord command groups, one cog per concern."""

@@ -1,0 +1,113 @@
+"""Questions: /ask, messages that mention the bot, DMs, and follow-ups in threads."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+from bot.errors import report_message_error
+from bot.filters import filters_from_options
+from bot.reply import respond, send
+from bot.views import AnswerView
+from index.models import Filters
+
+if TYPE_CHECKING:
+    from bot.client import ArchivistBot
+
+log = logging.getLogger(__name__)
+
+QUESTION_MAX = 1000
+EMPTY_MENTION_HINT = "Ask me a question about the news archive, e.g. “@Archivist why is GM recalling Cadillacs?”"
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: ArchivistBot):
+        self.bot = bot
+
+    @app_commands.command(name="ask", description="Ask the news archive; get verbatim quotes with their sources.")
+    @app_commands.describe(
+        question="Your question, in plain words.",
+        after="Only articles published on or after this date (YYYY-MM-DD).",
+        before="Only articles published on or before this date (YYYY-MM-DD).",
+        source="Only articles from this outlet.",
+        category="Only articles in this category.",
+        only_me="Show the answer only to you.",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, QUESTION_MAX],
+        after: str | None = None,
+        before: str | None = None,
+        source: str | None = None,
+        category: str | None = None,
+        only_me: bool = False,
+    ) -> None:
+        filters = filters_from_options(after, before, source, category)
+        with self.bot.throttle.slot(interaction.user.id):
+            await interaction.response.defer(thinking=True, ephemeral=only_me)
+            answer = await self.bot.run_query(self.bot.engine.ask, question, filters=filters)
+        allow_thread = (
+            self.bot.settings.thread_followups and not only_me and isinstance(interaction.channel, discord.TextChannel)
+        )
+        view = AnswerView(
+            self.bot, answer, asker_id=interaction.user.id, filters=filters, history=(), allow_thread=allow_thread
+        )
+        await respond(interaction, embeds=[render.answer_embed(answer)], view=view, ephemeral=only_me)
+
+    @ask.autocomplete("source")
+    async def _source_choices(self, interaction: discord.Interaction, current: str):
+        return await self.bot.catalogue.choices("sources", current)
+
+    @ask.autocomplete("category")
+    async def _category_choices(self, interaction: discord.Interaction, current: str):
+        return await self.bot.catalogue.choices("categories", current)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.bot.user is None:
+            return
+        conversation = self.bot.conversations.get(message.channel.id)
+        if conversation is None and message.guild is not None and self.bot.user not in message.mentions:
+            return  # neither a DM, nor a follow-up thread, nor addressed to the bot (@everyone does not count)
+        if message.guild is not None and not self.bot.guild_allowed(message.guild.id):
+            return
+        question = _strip_mentions(message.content, self.bot.user.id)
+        if not question:
+            await send(message.channel, EMPTY_MENTION_HINT, reply_to=message)
+            return
+        question = question[:QUESTION_MAX]
+        history = conversation.history() if conversation else ()
+        filters: Filters | None = conversation.filters if conversation else None
+        try:
+            with self.bot.throttle.slot(message.author.id):
+                async with message.channel.typing():
+                    answer = await self.bot.run_query(self.bot.engine.ask, question, filters=filters, history=history)
+            if conversation is not None:
+                conversation.add(question)
+            allow_thread = (
+                conversation is None
+                and self.bot.settings.thread_followups
+                and isinstance(message.channel, discord.TextChannel)
+            )
+            view = AnswerView(
+                self.bot,
+                answer,
+                asker_id=message.author.id,
+                filters=filters,
+                history=history,
+                allow_thread=allow_thread,
+            )
+            await send(message.channel, embeds=[render.answer_embed(answer)], view=view, reply_to=message)
+        except Exception as error:  # noqa: BLE001 - one handler turns every failure into a reply
+            await report_message_error(message, error)
+
+
+def _strip_mentions(content: str, bot_id: int) -> str:
+    return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())

@@ -1,0 +1,493 @@
+"""Everything the bot shows, and every Discord size limit, in one place.
+
+Lengths are counted in UTF-16 code units (what Discord counts, and never fewer than code points);
+text is cut only between whole characters (never inside a surrogate pair, combining sequence or
+emoji sequence) and quotes are shortened only at sentence boundaries, with an ellipsis.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import discord
+
+from bot.escape import escape, one_line, safe_url
+from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport, Quote, RelatedArticle
+
+CONTENT_MAX = 2000
+EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+EMBED_FIELD_NAME_MAX = 256
+EMBED_FIELD_VALUE_MAX = 1024
+EMBED_FIELDS_MAX = 25
+EMBED_FOOTER_MAX = 2048
+EMBED_AUTHOR_MAX = 256
+EMBEDS_MAX = 10
+EMBED_TOTAL_MAX = 6000
+BUTTON_LABEL_MAX = 80
+SELECT_LABEL_MAX = 100
+CHOICE_MAX = 100
+CHOICES_MAX = 25
+THREAD_NAME_MAX = 100
+URL_MAX = 2048
+
+ELLIPSIS = "…"
+QUOTES_PER_PAGE = 3
+HITS_PER_PAGE = 5
+COLOUR = discord.Colour(0x2B6CB0)
+ABSTAIN_COLOUR = discord.Colour(0x718096)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_JOINERS = {"\u200d", "\u034f"}
+
+
+# ---------------------------------------------------------------- lengths and cuts
+
+
+def length(text: str) -> int:
+    """Length as Discord counts it (UTF-16 code units)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _extends_previous(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        unicodedata.combining(ch) != 0
+        or ch in _JOINERS
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors
+        or 0x1F3FB <= code <= 0x1F3FF  # skin tones
+        or 0xE0020 <= code <= 0xE007F  # tag characters (flag sequences)
+        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
+    )
+
+
+def _is_regional_indicator(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _safe_cut(text: str, index: int) -> int:
+    """The nearest index <= ``index`` that falls between two whole characters."""
+    while 0 < index < len(text) and (_extends_previous(text[index]) or text[index - 1] in _JOINERS):
+        index -= 1
+    if 0 < index < len(text) and _is_regional_indicator(text[index]):
+        run = 0
+        while index - run - 1 >= 0 and _is_regional_indicator(text[index - run - 1]):
+            run += 1
+        if run % 2 == 1:
+            index -= 1
+    return index
+
+
+def _prefix_within(text: str, limit: int) -> int:
+    """The largest index i with length(text[:i]) <= limit, at a whole-character boundary."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return _safe_cut(text, i)
+    return len(text)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` if it fits, else its longest whole-character prefix that fits with an ellipsis."""
+    if length(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    return text[: _prefix_within(text, limit - 1)].rstrip() + ELLIPSIS
+
+
+def clip_escaped(raw: str, limit: int) -> str:
+    """Escape ``raw`` and make it fit: the raw text is cut before escaping, so no escape is split."""
+    escaped = escape(raw)
+    if length(escaped) <= limit:
+        return escaped
+    if limit <= 0:
+        return ""
+    lo, hi = 0, len(raw)
+    while lo < hi:  # largest raw prefix whose escaped form plus ellipsis fits
+        mid = (lo + hi + 1) // 2
+        if length(escape(raw[: _safe_cut(raw, mid)].rstrip())) + 1 <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return escape(raw[: _safe_cut(raw, lo)].rstrip()) + ELLIPSIS
+
+
+def sentences(text: str) -> list[str]:
+    """Split into sentences, each keeping its trailing whitespace so that ''.join() gives back the text."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def shorten_quote(text: str, limit: int, measure: Callable[[str], int] = length) -> str:
+    """Whole leading sentences of ``text`` that fit in ``limit`` (as measured), plus an ellipsis.
+
+    Only when the first sentence alone is too long is it cut, at the last word boundary
+    that fits (or, for a single overlong word, between whole characters).
+    """
+    if measure(text) <= limit:
+        return text
+    budget = limit - 1  # the ellipsis
+    kept = ""
+    for sentence in sentences(text):
+        if measure(kept + sentence.rstrip()) > budget:
+            break
+        kept += sentence
+    if kept.strip():
+        return kept.rstrip() + ELLIPSIS
+    words = text.split(" ")
+    kept = ""
+    for word in words:
+        candidate = f"{kept} {word}" if kept else word
+        if measure(candidate) > budget:
+            break
+        kept = candidate
+    if kept.strip():
+        return kept.rstrip() + ELLIPSIS
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(text[: _safe_cut(text, mid)]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[: _safe_cut(text, lo)] + ELLIPSIS
+
+
+def _escaped_length(text: str) -> int:
+    return length(escape(text))
+
+
+# ---------------------------------------------------------------- small formatters
+
+
+def format_date(iso: str | None) -> str | None:
+    """``2023-11-12T08:00:00Z`` -> ``12 Nov 2023``; unparseable dates are shown as given (first 10 chars)."""
+    if not iso:
+        return None
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return one_line(iso)[:10]
+    return f"{when.day} {when.strftime('%b %Y')}"
+
+
+def byline(source: str | None, author: str | None) -> str | None:
+    parts = [one_line(p) for p in (source, author) if p and p.strip()]
+    if len(parts) == 2 and parts[0].casefold() == parts[1].casefold():
+        parts = parts[:1]
+    return " / ".join(parts) or None
+
+
+def linked_line(
+    prefix: str,
+    title: str,
+    url: str | None,
+    details: Sequence[str | None],
+    limit: int,
+) -> str:
+    """``prefix [Headline](url) — details`` fitted into ``limit``: the headline shrinks first,
+    then the link is dropped (a huge URL never pushes the line over)."""
+    tail = ", ".join(d for d in details if d)
+    tail_text = f" — {escape(tail)}" if tail else ""
+    link = safe_url(url)
+    raw_title = one_line(title) or "(untitled)"
+    if link is not None and length(link) <= URL_MAX:
+        room = limit - length(prefix) - length(tail_text) - length(link) - 4
+        if room >= 10:
+            return f"{prefix}[{clip_escaped(raw_title, room)}]({link}){tail_text}"
+    room = limit - length(prefix) - length(tail_text)
+    if room >= 10:
+        return prefix + clip_escaped(raw_title, room) + tail_text
+    return clip(prefix + clip_escaped(raw_title, max(limit // 2, 1)) + tail_text, limit)
+
+
+def choice_label(text: str) -> str:
+    """An autocomplete choice name or value (1..100 characters)."""
+    return clip(one_line(text), CHOICE_MAX) or "?"
+
+
+def thread_name(question: str) -> str:
+    return clip(one_line(question), THREAD_NAME_MAX) or "Follow-up"
+
+
+# ---------------------------------------------------------------- answers
+
+
+def _quote_block(number: int, quote: Quote, budget: int) -> str:
+    text = one_line(quote.text)
+    overhead = length(f"> “” [{number}]")
+    shortened = shorten_quote(text, max(budget - overhead, 20), _escaped_length)
+    return f"> “{escape(shortened)}” [{number}]"
+
+
+def _source_detail(quote: Quote | RelatedArticle) -> list[str | None]:
+    author = getattr(quote, "author", None)
+    return [byline(quote.source, author), format_date(quote.published_at)]
+
+
+def answer_embed(answer: Answer, start: int = 0, per_page: int = QUOTES_PER_PAGE) -> discord.Embed:
+    """The reply to a question: quotes with [n] markers, a Sources field, the "as of" date."""
+    if answer.abstained or not answer.quotes:
+        return abstention_embed(answer)
+    shown = answer.quotes[start : start + per_page]
+    embed = discord.Embed(title=clip_escaped(one_line(answer.question), EMBED_TITLE_MAX), colour=COLOUR)
+    parts: list[str] = []
+    if answer.summary and start == 0:
+        parts.append(clip_escaped(one_line(answer.summary), 800))
+    used = sum(length(p) + 2 for p in parts)
+    per_quote = (EMBED_DESCRIPTION_MAX - 100 - used) // max(len(shown), 1)
+    per_quote = min(per_quote, 1200)
+    parts.extend(_quote_block(start + i + 1, q, per_quote) for i, q in enumerate(shown))
+    embed.description = "\n\n".join(parts)
+    line_budget = EMBED_FIELD_VALUE_MAX // max(len(shown), 1) - 1
+    lines = [
+        linked_line(f"[{start + i + 1}] ", q.title, q.link or q.url, _source_detail(q), line_budget)
+        for i, q in enumerate(shown)
+    ]
+    embed.add_field(name="Sources", value="\n".join(lines), inline=False)
+    footer = []
+    if answer.as_of:
+        footer.append(f"As of {format_date(answer.as_of)}")
+    footer.extend(one_line(n) for n in answer.notes)
+    if footer:
+        embed.set_footer(text=clip(" · ".join(footer), 400))
+    return fit_embed(embed)
+
+
+def abstention_embed(answer: Answer) -> discord.Embed:
+    embed = discord.Embed(title=clip_escaped(one_line(answer.question), EMBED_TITLE_MAX), colour=ABSTAIN_COLOUR)
+    text = "The archive does not cover this question, so I won't stretch an unrelated quote into an answer."
+    if answer.related:
+        budget = (EMBED_DESCRIPTION_MAX - 300) // len(answer.related)
+        lines = [linked_line("• ", r.title, r.url, _source_detail(r), min(budget, 600)) for r in answer.related]
+        text += "\n\n**Nearest articles**\n" + "\n".join(lines)
+    embed.description = text
+    if answer.notes:
+        embed.set_footer(text=clip(" · ".join(one_line(n) for n in answer.notes), 400))
+    return fit_embed(embed)
+
+
+def more_hits_embed(question: str, hits: Sequence[Hit], first_number: int) -> discord.Embed:
+    """Further sources for a question when the answer has no more quotes."""
+    embed = discord.Embed(title=clip(f"More sources: {escape(one_line(question))}", EMBED_TITLE_MAX), colour=COLOUR)
+    embed.description = _hit_lines(hits, first_number) if hits else "No further sources in the archive."
+    return fit_embed(embed)
+
+
+# ---------------------------------------------------------------- browse
+
+
+def _hit_lines(hits: Sequence[Hit], first_number: int) -> str:
+    budget = (EMBED_DESCRIPTION_MAX - 50) // max(len(hits), 1)
+    blocks = []
+    for i, hit in enumerate(hits):
+        head = linked_line(
+            f"**{first_number + i}.** ",
+            hit.title,
+            hit.url,
+            [byline(hit.source, hit.author), format_date(hit.published_at)],
+            min(budget // 2, 500),
+        )
+        snippet = shorten_quote(one_line(hit.text), min(budget // 2, 300) - 4, _escaped_length)
+        blocks.append(f"{head}\n> {escape(snippet)}")
+    return "\n".join(blocks)
+
+
+def search_embed(query: str, hits: Sequence[Hit], page: int, per_page: int = HITS_PER_PAGE) -> discord.Embed:
+    pages = max(1, -(-len(hits) // per_page))
+    page = min(max(page, 0), pages - 1)
+    shown = hits[page * per_page : (page + 1) * per_page]
+    embed = discord.Embed(title=clip_escaped(f"Search: {one_line(query)}", EMBED_TITLE_MAX), colour=COLOUR)
+    embed.description = _hit_lines(shown, page * per_page + 1) if shown else "Nothing in the archive matches."
+    if hits:
+        embed.set_footer(text=f"Page {page + 1} of {pages} · {len(hits)} results")
+    return fit_embed(embed)
+
+
+def recent_embed(articles: Sequence[Article], category: str | None, source: str | None) -> discord.Embed:
+    scope = ", ".join(one_line(x) for x in (category, source) if x)
+    title = f"Newest articles ({scope})" if scope else "Newest articles"
+    embed = discord.Embed(title=clip_escaped(title, EMBED_TITLE_MAX), colour=COLOUR)
+    if not articles:
+        embed.description = "No articles match."
+        return fit_embed(embed)
+    budget = min((EMBED_DESCRIPTION_MAX - 50) // len(articles), 400)
+    lines = [
+        linked_line(
+            f"`{format_date(a.published_at) or 'undated'}` ",
+            a.title,
+            a.url,
+            [byline(a.source, a.author)],
+            budget,
+        )
+        for a in articles
+    ]
+    embed.description = "\n".join(lines)
+    return fit_embed(embed)
+
+
+def article_embed(article: Article) -> discord.Embed:
+    url = safe_url(article.url)
+    embed = discord.Embed(
+        title=clip_escaped(one_line(article.title) or "(untitled)", EMBED_TITLE_MAX),
+        url=url if url and length(url) <= URL_MAX else None,
+        colour=COLOUR,
+    )
+    teaser = shorten_quote(one_line(article.body), 600, _escaped_length)
+    embed.description = escape(teaser) if teaser else "(no text)"
+    for name, value in (
+        ("Published", format_date(article.published_at)),
+        ("Author", article.author),
+        ("Source", article.source),
+        ("Category", article.category),
+    ):
+        if value and value.strip():
+            embed.add_field(name=name, value=clip_escaped(one_line(value), 200), inline=True)
+    embed.set_footer(text=clip(f"Article {one_line(article.id)}", 200))
+    return fit_embed(embed)
+
+
+def stats_embed(stats: ArchiveStats) -> discord.Embed:
+    embed = discord.Embed(title="Archive statistics", colour=COLOUR)
+    rows = (
+        ("Articles", f"{stats.articles:,}"),
+        ("Passages", f"{stats.chunks:,}"),
+        ("Vectors", f"{stats.vectors:,}"),
+        ("Sources", f"{stats.sources:,}"),
+        ("Categories", f"{stats.categories:,}"),
+        ("Newest article", format_date(stats.newest_published_at) or "—"),
+        ("Last ingest", format_date(stats.last_ingested_at) or "never"),
+        ("Last index", format_date(stats.last_indexed_at) or "never"),
+        ("Index generation", "—" if stats.index_generation is None else str(stats.index_generation)),
+        ("Model", escape(one_line(stats.model_name))),
+    )
+    for name, value in rows:
+        embed.add_field(name=name, value=clip(value, 200), inline=True)
+    return fit_embed(embed)
+
+
+HELP_TEXT = (
+    "I answer questions from this community's news archive with **verbatim quotes** and their sources. "
+    "Nothing between quote marks is invented: each quote is exactly what the article says.\n\n"
+    "**/ask** `question` — ask; optional filters `after`, `before` (YYYY-MM-DD), `source`, `category`, "
+    "and `only_me` to keep the answer private. You can also mention me with a question, or send me a DM.\n"
+    "**/search** `query` — matching articles with a snippet each, paged with buttons.\n"
+    "**/recent** `[count] [category] [source]` — the newest articles.\n"
+    "**/article** `headline or url` — one article's card.\n"
+    "**/stats** — archive size, last index time, index generation and model.\n\n"
+    "Under an answer: **More sources** shows further quotes (for the asker), 👍 / 👎 tell us how it went, "
+    "and **Follow up** opens a thread where plain messages are follow-up questions.\n\n"
+    "Moderators: **/reindex** `[full]` rebuilds the search index in the background with a progress message; "
+    "**/ingest** `file` adds articles from an attached file."
+)
+
+
+def help_embed() -> discord.Embed:
+    return fit_embed(discord.Embed(title="Archivist — help", description=HELP_TEXT, colour=COLOUR))
+
+
+# ---------------------------------------------------------------- moderation
+
+
+def progress_text(stage: str, done: int, total: int, *, full: bool) -> str:
+    kind = "Full re-index" if full else "Re-index"
+    if total <= 0:
+        return clip(f"⏳ {kind}: {escape(one_line(stage))}…", CONTENT_MAX)
+    percent = min(100, int(100 * done / total))
+    filled = percent // 5
+    bar = "█" * filled + "░" * (20 - filled)
+    return clip(f"⏳ {kind}: {escape(one_line(stage))} {bar} {percent}% ({done:,}/{total:,})", CONTENT_MAX)
+
+
+def reindex_summary(report: IndexReport, *, full: bool) -> str:
+    kind = "Full re-index" if full else "Re-index"
+    return clip(
+        f"✅ {kind} finished in {report.seconds:.1f} s: {report.embedded:,} passages embedded, "
+        f"{report.removed:,} removed, {report.total_vectors:,} vectors in total, index generation {report.generation}.",
+        CONTENT_MAX,
+    )
+
+
+def ingest_summary(filename: str, report: IngestReport) -> str:
+    head = (
+        f"Ingested {escape(one_line(filename))}: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.duplicates} duplicates"
+    )
+    if report.pruned:
+        head += f", {report.pruned} pruned"
+    lines = [head + "."]
+    for label, problems in (("Skipped", report.skipped), ("Failed", report.failed), ("Note", report.notes)):
+        for problem in problems[:5]:
+            lines.append(f"{label}: {escape(one_line(problem.origin))} — {escape(one_line(problem.reason))}")
+        if len(problems) > 5:
+            lines.append(f"{label}: {len(problems) - 5} more.")
+    return fit_content("\n".join(lines))
+
+
+# ---------------------------------------------------------------- final guards
+
+
+def fit_content(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return clip(text, CONTENT_MAX)
+
+
+def embed_length(embed: discord.Embed) -> int:
+    total = length(embed.title or "") + length(embed.description or "")
+    total += length(embed.footer.text or "") if embed.footer else 0
+    total += length(embed.author.name or "") if embed.author else 0
+    total += sum(length(f.name or "") + length(f.value or "") for f in embed.fields)
+    return total
+
+
+def fit_embed(embed: discord.Embed, total_max: int = EMBED_TOTAL_MAX) -> discord.Embed:
+    """Bring one embed within every per-embed limit and within ``total_max`` characters."""
+    if embed.title:
+        embed.title = clip(embed.title, EMBED_TITLE_MAX)
+    if embed.description:
+        embed.description = clip(embed.description, EMBED_DESCRIPTION_MAX)
+    if embed.footer and embed.footer.text:
+        embed.set_footer(text=clip(embed.footer.text, EMBED_FOOTER_MAX), icon_url=embed.footer.icon_url)
+    if embed.author and embed.author.name:
+        embed.set_author(name=clip(embed.author.name, EMBED_AUTHOR_MAX), url=embed.author.url)
+    fields = [
+        (clip(f.name or "\u200b", EMBED_FIELD_NAME_MAX), clip(f.value or "\u200b", EMBED_FIELD_VALUE_MAX), f.inline)
+        for f in embed.fields[:EMBED_FIELDS_MAX]
+    ]
+    embed.clear_fields()
+    for name, value, inline in fields:
+        embed.add_field(name=name, value=value, inline=inline)
+    while embed_length(embed) > total_max and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    excess = embed_length(embed) - total_max
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, max(length(embed.description) - excess, 1))
+    excess = embed_length(embed) - total_max
+    if excess > 0 and embed.footer and embed.footer.text:
+        embed.remove_footer()
+    return embed
+
+
+def fit_embeds(embeds: Sequence[discord.Embed]) -> list[discord.Embed]:
+    """At most 10 embeds whose combined length stays within 6,000 characters."""
+    kept: list[discord.Embed] = []
+    remaining = EMBED_TOTAL_MAX
+    for embed in list(embeds)[:EMBEDS_MAX]:
+        if remaining < 50:
+            break
+        fitted = fit_embed(embed, remaining)
+        remaining -= embed_length(fitted)
+        kept.append(fitted)
+    return kept

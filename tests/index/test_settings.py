@@ -1,0 +1,95 @@
+"""The one settings object: environment, TOML file, validation sentences, secrecy."""
+
+import logging
+
+import pytest
+
+from bot.runner import configure_logging
+from index.errors import ConfigError
+from index.settings import REAL_DISCORD_API, SETTINGS, Settings
+
+
+def test_defaults_point_at_the_real_discord_and_need_no_token_to_load():
+    settings = Settings.load({})
+    assert settings.discord_token is None
+    assert settings.discord_api_base == REAL_DISCORD_API
+    assert settings.thread_followups is True and settings.guild_allowlist == ()
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        settings.token()
+
+
+def test_environment_values_are_parsed():
+    settings = Settings.load(
+        {
+            "DISCORD_TOKEN": "secret-token",
+            "ARCHIVIST_MOD_ROLE": "Archive Mods",
+            "ARCHIVIST_AUDIT_CHANNEL": "123",
+            "ARCHIVIST_COOLDOWN_SECONDS": "2.5",
+            "ARCHIVIST_MAX_CONCURRENT_ANSWERS": "3",
+            "ARCHIVIST_THREAD_FOLLOWUPS": "off",
+            "ARCHIVIST_GUILD_ALLOWLIST": "1, 2",
+            "ARCHIVIST_DISCORD_API_BASE": "http://127.0.0.1:9/api/v10/",
+            "ARCHIVIST_LOG_LEVEL": "debug",
+            "ARCHIVIST_CHUNK_TOKENS": "200",
+        }
+    )
+    assert settings.mod_role == "Archive Mods" and settings.audit_channel == 123
+    assert (settings.cooldown_seconds, settings.max_concurrent_answers) == (2.5, 3)
+    assert settings.thread_followups is False and settings.guild_allowlist == (1, 2)
+    assert settings.discord_api_base == "http://127.0.0.1:9/api/v10" and settings.log_level == "DEBUG"
+    assert settings.chunk_tokens == 200 and settings.token() == "secret-token"
+
+
+def test_a_toml_file_is_read_and_the_environment_wins(tmp_path):
+    config = tmp_path / "archivist.toml"
+    config.write_text('cooldown_seconds = 9\nmod_role = "Mods"\n', encoding="utf-8")
+    settings = Settings.load({"ARCHIVIST_CONFIG": str(config), "ARCHIVIST_MOD_ROLE": "Editors"})
+    assert settings.cooldown_seconds == 9 and settings.mod_role == "Editors"
+    config.write_text("no_such_setting = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no_such_setting"):
+        Settings.load({"ARCHIVIST_CONFIG": str(config)})
+
+
+def test_token_file_and_secrecy(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("from-a-file\n")
+    settings = Settings.load({"ARCHIVIST_DISCORD_TOKEN_FILE": str(token_file), "ARCHIVIST_LLM_API_KEY": "sk-secret"})
+    assert settings.token() == "from-a-file"
+    assert "from-a-file" not in repr(settings) and "sk-secret" not in repr(settings)
+    missing = Settings.load({"ARCHIVIST_DISCORD_TOKEN_FILE": str(tmp_path / "missing")})
+    with pytest.raises(ConfigError, match="cannot be read"):
+        missing.token()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ARCHIVIST_AUDIT_CHANNEL", "#audit"),
+        ("ARCHIVIST_MAX_CONCURRENT_ANSWERS", "0"),
+        ("ARCHIVIST_THREAD_FOLLOWUPS", "maybe"),
+        ("ARCHIVIST_GUILD_ALLOWLIST", "1,x"),
+        ("ARCHIVIST_LOG_LEVEL", "loud"),
+        ("ARCHIVIST_EMBEDDER", "gpt"),
+        ("ARCHIVIST_CHUNK_TOKENS", "many"),
+        ("ARCHIVIST_DISCORD_API_BASE", "discord.com"),
+    ],
+)
+def test_bad_values_are_one_clear_sentence_naming_the_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.load({name: value})
+
+
+def test_every_setting_has_help_and_a_field():
+    names = set(Settings.__dataclass_fields__)
+    assert all(s.help and s.name in names for s in SETTINGS)
+    assert len(SETTINGS) == len(names)
+
+
+def test_discord_debug_logs_stay_off_even_when_the_bot_logs_debug():
+    configure_logging(Settings(log_level="DEBUG"))
+    try:
+        assert logging.getLogger("discord").level == logging.INFO
+        assert logging.getLogger("bot").level == logging.DEBUG
+    finally:
+        logging.getLogger("bot").setLevel(logging.NOTSET)
+        logging.getLogger("discord").setLevel(logging.NOTSET)
