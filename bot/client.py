@@ -17,8 +17,8 @@ from bot.catalogue import Catalogue
 from bot.conversations import Conversations
 from bot.errors import report_error
 from bot.reply import NO_MENTIONS, respond
-from index.settings import Settings
 from bot.throttle import Throttle
+from index.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.client import ArchivistBot
-from index.settings import Settings
 from index.errors import ConfigError
+from index.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 import pytest
 
 from bot.runner import run_bot
-from index.settings import Settings
 from index.errors import ConfigError
+from index.settings import Settings
 from tests.bot.fake_discord import CHANNEL_ID, MANAGE_GUILD, MOD_ROLE_ID, is_ephemeral, message_text
 
 ALL_COMMANDS = {"ask", "search", "recent", "article", "stats", "help", "reindex", "ingest"}
