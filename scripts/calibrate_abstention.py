@@ -1,0 +1,134 @@
+"""Fit the abstention model (index/abstention.py) on questions the archive can and cannot answer.
+
+Data (all from the answer evaluations in index/evaluation/answers.py):
+  answerable   = SQuAD dev questions on the SQuAD archive + MultiHop-RAG answerable questions on its archive
+  unanswerable = SQuAD questions on the MultiHop-RAG archive + MultiHop-RAG questions on the SQuAD archive
+(MultiHop-RAG null queries are left out: they are about the archive's topics and only reported.)
+
+Method: questions are split 60/40 by a hash of their id. On the 60% split a logistic regression
+over the abstention signals is fitted (Newton's method, classes weighted to equal total weight,
+L2 penalty 1e-3); the threshold on its probability is the lowest that abstains on at most
+MAX_FALSE_ABSTAIN of the split's answerable questions. The 40% split reports the resulting decision.
+The constants to paste into index/abstention.py are printed at the end.
+
+    .venv/bin/python scripts/calibrate_abstention.py --limit 1000 [--records /tmp/records.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index import abstention  # noqa: E402
+from index.abstention import AbstentionSignals  # noqa: E402
+from index.embedding import DEFAULT_KIND, KINDS, load_embedder  # noqa: E402
+from index.evaluation.answers import Record, metrics_from_records, run_answer_evals  # noqa: E402
+
+DATASETS = ROOT.parent / "shared" / "datasets"
+FEATURES = ("similarity", "overlap", "coverage", "length")
+LABELS = {"squad": 1, "multihop": 1, "squad_on_multihop": 0, "multihop_on_squad": 0}
+L2 = 1e-3
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = L2, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Class-balanced, L2-penalised logistic regression by Newton's method: (coefficients, intercept)."""
+    n, d = x.shape
+    weights = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, n - y.sum()))
+    xb = np.hstack([x, np.ones((n, 1))])
+    beta = np.zeros(d + 1)
+    penalty = np.diag([l2] * d + [0.0])
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-xb @ beta))
+        gradient = xb.T @ (weights * (p - y)) + penalty @ beta
+        hessian = (xb * (weights * p * (1 - p))[:, None]).T @ xb + penalty
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return beta[:d], float(beta[d])
+
+
+def in_train(question_id: str, population: str) -> bool:
+    digest = hashlib.sha256(f"{population}:{question_id}".encode()).digest()
+    return digest[0] < 0.6 * 256
+
+
+def features(records: list[Record]) -> np.ndarray:
+    return np.array([[getattr(r.signals, f) for f in FEATURES] for r in records])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--squad", type=Path, default=DATASETS / "squad_v1.1_dev" / "dev-v1.1.json")
+    parser.add_argument("--multihop", type=Path, default=DATASETS / "multihop_rag")
+    parser.add_argument("--limit", type=int, default=None, help="questions sampled per set (default: all)")
+    parser.add_argument("--records", type=Path, help="reuse (or save) the evaluation records in this JSON file")
+    parser.add_argument("--retriever", choices=("hybrid", "lexical"), default="hybrid")
+    parser.add_argument("--embedder", choices=KINDS, default=DEFAULT_KIND)
+    parser.add_argument("--cache", type=Path, default=ROOT / ".archivist" / "eval-cache",
+                        help="folder for the exported model and passage vectors")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    if args.records and args.records.exists():
+        records = [
+            Record(**{**r, "signals": AbstentionSignals(**r["signals"])})
+            for r in json.loads(args.records.read_text())
+        ]
+    else:
+        from index.evaluation.answers import LexicalRetriever
+
+        embedder = load_embedder(args.embedder, args.cache)
+        t0 = time.perf_counter()
+        metrics = run_answer_evals(
+            args.squad,
+            args.multihop,
+            embedder=embedder,
+            limit=args.limit,
+            cache_dir=args.cache,
+            retriever_factory=LexicalRetriever if args.retriever == "lexical" else None,
+            retriever_name=args.retriever,
+        )
+        print(f"evaluation ran in {time.perf_counter() - t0:.0f}s; with the current constants:")
+        print(json.dumps(metrics.to_dict(), indent=1))
+        records = list(metrics.records)
+        if args.records:
+            args.records.write_text(json.dumps([asdict(r) for r in records]))
+
+    usable = [r for r in records if r.population in LABELS]
+    train = [r for r in usable if in_train(r.question_id, r.population)]
+    test = [r for r in usable if not in_train(r.question_id, r.population)]
+    x, y = features(train), np.array([LABELS[r.population] for r in train], dtype=float)
+    coefficients, intercept = fit_logistic(x, y)
+    probabilities = 1 / (1 + np.exp(-(x @ coefficients + intercept)))
+    answerable = np.sort(probabilities[y == 1])
+    threshold = float(answerable[int(math.floor(abstention.MAX_FALSE_ABSTAIN * len(answerable)))])
+
+    def decide(sig: AbstentionSignals) -> bool:
+        z = intercept + sum(c * getattr(sig, f) for c, f in zip(coefficients, FEATURES, strict=True))
+        return 1 / (1 + math.exp(-z)) >= threshold
+
+    for name, split in (("fit split (60%)", train), ("held-out split (40%)", test)):
+        m = metrics_from_records(split, retriever="", latency=[], decide=decide).to_dict()
+        shown = {k: v for k, v in m.items() if k.endswith(("abstain", "in_quotes", "first_quote", "questions"))}
+        print(name, json.dumps(shown))
+    print("\n# Fitted by scripts/calibrate_abstention.py (see the module docstring for data and method).")
+    print("COEFFICIENTS = {" + ", ".join(f'"{f}": {c:.4f}' for f, c in zip(FEATURES, coefficients, strict=True)) + "}")
+    print(f"INTERCEPT = {intercept:.4f}")
+    print(f"THRESHOLD = {threshold:.4f}")
+
+
+if __name__ == "__main__":
+    main()

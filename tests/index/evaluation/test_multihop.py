@@ -1,0 +1,77 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from index.evaluation import multihop
+from index.evaluation.retrievers import BM25Baseline, build_hybrid, chunk_records
+from index.models import Hit
+from tests.index.fake_embedding import BagOfWordsEmbedder
+
+DATASET = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "multihop_rag"
+
+
+def hit(text, chunk_id=1):
+    return Hit(chunk_id, "a", "t", None, None, None, None, None, text, 0, len(text), 1.0)
+
+
+def test_a_fact_counts_whatever_its_spaces_and_line_breaks():
+    hits = [hit("Nothing here."), hit("He said:\nthe  board\nfired him. Then he left.")]
+    assert multihop.first_hit_rank(hits, ["the board fired him."]) == 2
+    assert multihop.first_hit_rank(hits, ["the board hired him."]) is None
+
+
+def test_only_the_top_k_hits_count():
+    hits = [hit("x")] * 10 + [hit("the fact")]
+    assert multihop.first_hit_rank(hits, ["the fact"]) is None
+    assert multihop.first_hit_rank(hits, ["the fact"], k=11) == 11
+
+
+def test_rank_metrics_follow_the_protocol():
+    metrics = multihop.rank_metrics([1, 4, 5, None])
+    assert metrics.hits_at_10 == 0.75
+    assert metrics.hits_at_4 == 0.5
+    assert metrics.mrr_at_10 == pytest.approx((1 + 1 / 4 + 1 / 5) / 4)
+
+
+def test_loader_reads_articles_and_answerable_questions(tmp_path):
+    corpus = [{"title": "T", "body": "B", "source": "S", "author": None, "category": "c", "url": "u",
+               "published_at": "2023-11-27 08:45:59.000000000Z"}]
+    queries = [
+        {"query": "q1", "answer": "a", "question_type": "inference_query",
+         "evidence_list": [{"fact": "f1", "url": "u"}, {"fact": "f2", "url": "u"}]},
+        {"query": "q2", "answer": "Insufficient information.", "question_type": "null_query", "evidence_list": []},
+    ]
+    (tmp_path / "corpus_train.json").write_text(json.dumps(corpus))
+    (tmp_path / "queries_train.json").write_text(json.dumps(queries))
+    [draft] = multihop.load_corpus(tmp_path)
+    assert draft.published_at == "2023-11-27T08:45:59+00:00"
+    assert (draft.title, draft.source, draft.url) == ("T", "S", "u")
+    [question] = multihop.load_questions(tmp_path)
+    assert question.facts == ("f1", "f2") and question.evidence_urls == ("u",)
+    assert len(multihop.load_questions(tmp_path, include_null=True)) == 2
+
+
+@pytest.fixture(scope="module")
+def subset():
+    """The first 40 answerable questions over their evidence articles plus 60 unrelated ones."""
+    drafts = multihop.load_corpus(DATASET)
+    questions = multihop.load_questions(DATASET)[:40]
+    wanted = {url for q in questions for url in q.evidence_urls}
+    evidence = [d for d in drafts if d.url in wanted]
+    others = [d for d in drafts if d.url not in wanted][:60]
+    return multihop.as_articles(evidence + others), questions
+
+
+@pytest.mark.slow
+def test_hybrid_on_a_multihop_subset_beats_bm25_and_a_sane_floor(subset):
+    articles, questions = subset
+    now = multihop.archive_now(articles)
+    hybrid = multihop.evaluate(build_hybrid(articles, BagOfWordsEmbedder()), questions, now=now)
+    bm25 = multihop.evaluate(BM25Baseline(chunk_records(articles)), questions, name="bm25", now=now)
+    assert hybrid.overall.questions == 40
+    assert hybrid.overall.hits_at_10 >= 0.85
+    assert hybrid.overall.mrr_at_10 >= 0.6
+    assert hybrid.overall.mrr_at_10 > bm25.overall.mrr_at_10
+    assert 200 <= hybrid.max_chunk_tokens <= 256
+    assert {t for t, _ in hybrid.by_type} <= {"comparison_query", "inference_query", "temporal_query"}

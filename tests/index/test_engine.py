@@ -1,0 +1,133 @@
+"""The engine over a small real archive: search, ask, re-index and crash safety of the vector index."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from index.engine import Engine
+from index.errors import IndexBusy
+from index.models import Filters
+from index.settings import Settings
+from tests.conftest import small_corpus
+
+
+def test_search_finds_the_article_and_offsets_point_into_its_body(engine):
+    hits = engine.search("Sam Bankman-Fried FTX trial")
+    assert hits and "FTX" in hits[0].title or "Bankman" in hits[0].title
+    for hit in hits:
+        body = engine.article(hit.article_id).body
+        assert body[hit.start : hit.end] == hit.text
+
+
+def test_filters_restrict_results(engine):
+    hits = engine.search("Taylor Swift Travis Kelce", filters=Filters(source="The Age"))
+    assert hits and all(h.source == "The Age" for h in hits)
+    hits = engine.search("Taylor Swift", filters=Filters(after="2023-11-01"))
+    assert all(h.published_at >= "2023-11-01" for h in hits)
+
+
+def test_ask_quotes_verbatim_with_citations(engine):
+    answer = engine.ask("What does NATO's article 5 say?")
+    assert not answer.abstained and answer.quotes
+    for quote in answer.quotes:
+        assert engine.article(quote.article_id).body[quote.start : quote.end] == quote.text
+    assert any("article 5" in q.text for q in answer.quotes)
+
+
+def test_recent_and_lookup(engine):
+    newest = engine.recent(3)
+    assert [a.published_at for a in newest] == sorted((a.published_at for a in newest), reverse=True)
+    article = newest[0]
+    assert engine.find_article(article.url) == article
+    assert engine.find_article(article.id) == article
+    assert "Sports" in engine.categories() or "sports" in engine.categories()
+
+
+def test_reindexing_an_unchanged_archive_embeds_nothing(engine):
+    before = engine.stats()
+    report = engine.reindex()
+    assert report.embedded == 0 and report.generation == before.index_generation
+
+
+def test_changed_article_reembeds_only_its_chunks(engine, tmp_path):
+    page = tmp_path / "new.txt"
+    page.write_text("Fresh headline\n\nA brand new paragraph about lunar farming cooperatives.", encoding="utf-8")
+    engine.ingest([page])
+    report = engine.reindex()
+    assert report.embedded == 1
+    assert engine.search("lunar farming cooperatives")[0].title == "Fresh headline"
+
+
+def test_a_second_reindex_at_the_same_time_is_refused(engine):
+    with engine.indexer._exclusive(), pytest.raises(IndexBusy):
+        engine.reindex()
+
+
+def test_a_corrupted_index_file_is_detected_and_recovered(engine):
+    index_dir = engine.home / "index"
+    (current,) = [p for p in index_dir.glob("vectors-*.faiss")]
+    data = bytearray(current.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    current.write_bytes(bytes(data))
+    before = engine.stats().index_generation
+    fresh = Engine(engine.settings, embedder=engine.embedder)
+    assert fresh.search("Sam Bankman-Fried FTX trial")
+    stats = fresh.stats()
+    assert stats.index_generation == before + 1 and stats.vectors == stats.chunks, "rebuilt from stored vectors"
+    fresh.close()
+
+
+def test_a_truncated_index_file_is_detected_and_recovered(engine):
+    (current,) = list((engine.home / "index").glob("vectors-*.faiss"))
+    current.write_bytes(current.read_bytes()[:1000])
+    fresh = Engine(engine.settings, embedder=engine.embedder)
+    assert fresh.search("Taylor Swift")
+    assert fresh.stats().vectors == fresh.stats().chunks
+    fresh.close()
+
+
+INDEX_SCRIPT = """
+import sys
+from pathlib import Path
+from index.engine import Engine
+from index.settings import Settings
+engine = Engine(Settings(home=Path(sys.argv[1]), model_cache=Path(sys.argv[2])))
+engine.ingest([sys.argv[3]])
+engine.reindex()
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_path, datasets, model_cache, built_home):
+    rng = random.Random(20261126)
+    home = tmp_path / "home"
+    corpus = small_corpus(datasets, tmp_path / "corpus", articles=30)
+    extra = tmp_path / "corpus-extra"
+    embedder = Engine(Settings(home=built_home, model_cache=model_cache)).embedder
+    for run in range(20):
+        # Alternate between growing the archive and re-indexing it, so kills land in every phase.
+        if run % 4 == 3:
+            (extra / f"{run}.txt").parent.mkdir(exist_ok=True)
+            (extra / f"{run}.txt").write_text(f"Note {run}\n\nA new story number {run} about harbour cranes.", encoding="utf-8")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", INDEX_SCRIPT, str(home), str(model_cache), str(corpus if run % 4 != 3 else extra)],
+            cwd=os.getcwd(),
+        )
+        time.sleep(rng.uniform(0.5, 6.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if not (home / "archive.db").exists():
+            continue
+        engine = Engine(Settings(home=home, model_cache=model_cache), embedder=embedder)
+        assert engine.store.integrity_ok()
+        if engine.store.count("chunks"):
+            assert engine.search("harbour cranes and trials"), f"run {run}: the archive answers searches"
+            stats = engine.stats()
+            assert stats.vectors == stats.chunks, f"run {run}: the index agrees with the database"
+        engine.close()
