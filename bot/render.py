@@ -419,6 +419,13 @@ def reindex_summary(report: IndexReport, *, full: bool) -> str:
     )
 
 
+def ingest_index_note(report: IndexReport) -> str:
+    return (
+        f"Searchable now: {report.embedded:,} passages embedded, {report.total_vectors:,} vectors in total, "
+        f"index generation {report.generation}."
+    )
+
+
 def ingest_summary(filename: str, report: IngestReport) -> str:
     head = (
         f"Ingested {escape(one_line(filename))}: {report.added} added, {report.updated} updated, "

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -273,6 +274,77 @@ def chat(obj: Context) -> None:
         click.echo(textrender.render_answer(answer))
         click.echo("")
         history.append(question)
+
+
+DEFAULT_DATASETS = Path("..") / "shared" / "datasets"
+
+
+def _metrics_out(metrics: object, as_json: bool) -> None:
+    data = metrics.to_dict() if hasattr(metrics, "to_dict") else asdict(metrics)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None if as_json else 2))
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Run the quality benchmarks (MultiHop-RAG, SQuAD, answers) and print their metrics."""
+
+
+def _eval_embedder(obj: Context):
+    from index.embedding import load_embedder
+
+    settings = obj.settings
+    return load_embedder(settings.embedder, settings.model_cache), settings.model_cache / "eval-vectors"
+
+
+@eval_group.command("multihop-rag")
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASETS / "multihop_rag", show_default=True, help="Folder with corpus_train.json and queries_train.json.")
+@click.option("--limit", type=int, help="Score only the first N answerable questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
+@click.pass_obj
+def eval_multihop(obj: Context, dataset: Path, limit: int | None, as_json: bool) -> None:
+    """Hits@10, Hits@4 and MRR@10 on MultiHop-RAG (paper protocol, null queries excluded)."""
+    from index.evaluation.multihop import run_multihop
+
+    embedder, workdir = _eval_embedder(obj)
+    with user_errors():
+        _metrics_out(run_multihop(dataset, embedder=embedder, workdir=workdir, limit=limit), as_json)
+
+
+@eval_group.command("squad")
+@click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_DATASETS / "squad_v1.1_dev" / "dev-v1.1.json", show_default=True, help="The SQuAD v1.1 dev file.")
+@click.option("--limit", type=int, help="Score only N questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
+@click.pass_obj
+def eval_squad(obj: Context, dataset: Path, limit: int | None, as_json: bool) -> None:
+    """Share of SQuAD dev questions whose answer is inside the top-5 chunks of the right article."""
+    from index.evaluation.squad import run_squad
+
+    embedder, workdir = _eval_embedder(obj)
+    with user_errors():
+        _metrics_out(run_squad(dataset, embedder=embedder, workdir=workdir, limit=limit), as_json)
+
+
+@eval_group.command("answers")
+@click.option("--datasets", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASETS, show_default=True, help="Folder holding multihop_rag/ and squad_v1.1_dev/.")
+@click.option("--limit", type=int, help="Sample N questions per population (seeded); default all.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
+@click.pass_obj
+def eval_answers(obj: Context, datasets: Path, limit: int | None, as_json: bool) -> None:
+    """Quote fidelity, answer-in-quotes, abstention and latency of `ask` on SQuAD and MultiHop-RAG."""
+    from index.evaluation.answers import run_answer_evals
+
+    embedder, workdir = _eval_embedder(obj)
+    with user_errors():
+        metrics = run_answer_evals(
+            datasets / "squad_v1.1_dev" / "dev-v1.1.json",
+            datasets / "multihop_rag",
+            embedder=embedder,
+            limit=limit,
+            cache_dir=workdir,
+        )
+    _metrics_out(metrics, as_json)
+    if metrics.fidelity_errors:
+        raise click.ClickException(f"{metrics.fidelity_errors} quotes were not verbatim at their offsets.")
 
 
 @cli.command("settings")

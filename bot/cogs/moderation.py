@@ -20,6 +20,7 @@ from bot.checks import moderator_only
 from bot.errors import BotError, user_sentence
 from bot.escape import escape
 from bot.reply import edit, notify, respond, send
+from index.errors import IndexBusy
 
 if TYPE_CHECKING:
     from bot.client import ArchivistBot
@@ -121,9 +122,22 @@ class ModerationCog(commands.Cog):
         report = await self.bot.run_admin(_ingest_bytes, self.bot.engine, file.filename, data)
         self.bot.catalogue.forget()
         summary = render.ingest_summary(file.filename, report)
+        if report.added or report.updated:
+            summary += "\n" + await self._index_ingested()
         log.info("Ingested %s (%d bytes) in %.1f s", file.filename, len(data), time.monotonic() - started)
         await respond(interaction, summary, ephemeral=True)
         await self._audit(interaction.user, f"ingested {escape(file.filename)}: {summary}")
+
+    async def _index_ingested(self) -> str:
+        """Make freshly ingested articles searchable with an incremental re-index (unless one is running)."""
+        busy = "A re-index is running; run /reindex when it has finished to make the new articles searchable."
+        if self.current is not None:
+            return busy
+        try:
+            report = await self.bot.run_admin(self.bot.engine.reindex)
+        except IndexBusy:
+            return busy
+        return render.ingest_index_note(report)
 
     async def _audit(self, user: discord.abc.User, action: str) -> None:
         await notify(self.bot, self.bot.settings.audit_channel, f"🛠 {escape(user.display_name)} (`{user.id}`) {action}")

@@ -1,18 +1,23 @@
-"""Fixtures: a fake Discord on 127.0.0.1 and the real bot connected to it.
+"""Fixtures: a fake Discord on 127.0.0.1, the real bot connected to it, the real engine behind it.
 
-``engine`` is the one fixture to swap for the real engine on a small real archive.
+The engine works on a private copy of a small real archive (the shared MultiHop-RAG sample, the seed page and
+one hostile article), built once per session; a recording proxy lets tests see which engine methods ran.
 After every test, every message the bot sent is checked: no mentions allowed, no size limit broken.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pytest
 import pytest_asyncio
 
 from bot.runner import start_bot
+from index.embedding import load_embedder
+from index.engine import Engine
 from index.settings import Settings
+from tests.bot.archive import write_hostile_article
 from tests.bot.fake_discord import (
     AUDIT_CHANNEL_ID,
     FEEDBACK_CHANNEL_ID,
@@ -21,12 +26,36 @@ from tests.bot.fake_discord import (
     limit_problems,
     mention_problems,
 )
-from tests.bot.fake_engine import FakeEngine
+from tests.bot.recording_engine import RecordingEngine
+
+
+@pytest.fixture(scope="session")
+def shared_embedder(model_cache):
+    """One loaded model for every engine of the session (loading it per test would dominate the run)."""
+    return load_embedder(Settings().embedder, model_cache)
+
+
+@pytest.fixture(scope="session")
+def bot_home(built_home, tmp_path_factory, model_cache, shared_embedder):
+    """The shared small real archive plus the hostile article, indexed; copy it before changing it."""
+    home = tmp_path_factory.mktemp("bot-home") / "home"
+    shutil.copytree(built_home, home)
+    engine = Engine(Settings(home=home, model_cache=model_cache), embedder=shared_embedder)
+    report = engine.ingest([write_hostile_article(tmp_path_factory.mktemp("hostile"))])
+    assert report.added == 1, report
+    engine.reindex()
+    engine.close()
+    return home
 
 
 @pytest.fixture
-def engine() -> FakeEngine:
-    return FakeEngine()
+def engine(bot_home, tmp_path, model_cache, shared_embedder):
+    """The real engine over a private copy of the bot archive, behind a recording proxy."""
+    home = tmp_path / "home"
+    shutil.copytree(bot_home, home)
+    real = Engine(Settings(home=home, model_cache=model_cache), embedder=shared_embedder)
+    yield RecordingEngine(real)
+    real.close()
 
 
 @pytest_asyncio.fixture

@@ -1,9 +1,9 @@
-"""Questions by /ask, mention, DM and thread follow-up, and the buttons under an answer."""
+"""Questions by /ask, mention, DM and thread follow-up, and the buttons under an answer (real engine)."""
 
 import asyncio
 
-import pytest
-
+from bot.render import format_date
+from tests.bot.archive import HOSTILE_URL, RAW_MENTIONS
 from tests.bot.fake_discord import (
     BOT_ID,
     DM_CHANNEL_ID,
@@ -13,51 +13,69 @@ from tests.bot.fake_discord import (
     message_text,
 )
 
-GM_QUESTION = "Why is GM recalling those Cadillacs?"
+NATO_QUESTION = "What does NATO's article 5 say?"
+ARTICLE_5 = "At the heart of the Western alliance is its founding charter’s article 5"
+SEED_TITLE = "Ukraine pessimistic about joining alliance as NATO meeting in Lithuania approaches"
+KELCE_QUESTION = "What did Travis Kelce say about deleting his old tweets?"
+KELCE_URL = "https://www.independent.co.uk/life-style/taylor-swift-travis-kelce-tweets-b2453410.html"
 
 
-async def test_slash_ask_defers_then_answers_with_verbatim_quotes_and_sources(bot, discord_fake, engine):
-    log = await discord_fake.slash("ask", {"question": GM_QUESTION})
-    (reply,) = await discord_fake.wait_until(log.replies)
+async def test_slash_ask_defers_then_answers_with_the_archives_verbatim_quotes(bot, discord_fake, engine):
+    log = await discord_fake.slash("ask", {"question": NATO_QUESTION})
+    (reply,) = await discord_fake.wait_until(log.replies, timeout=20)
     assert log.callbacks[0][1]["type"] == 5  # deferred before any work
     assert log.first_ack < 1.0
     text = message_text(reply)
-    assert "> “General Motors is recalling 12,000 Cadillac Escalades.” [1]" in text
-    assert (
-        "[1] [GM recalls Cadillac Escalades over faulty airbags](https://news.example/gm-recall#:~:text=General)"
-        in text
-    )
-    assert "Auto Daily / Jane Doe, 12 Nov 2023" in text
-    assert "As of 12 Nov 2023" in text
+    assert f"> “{ARTICLE_5}" in text.split("\n\n")[0]  # the article-5 sentence is the first quote
+    assert f"[1] {SEED_TITLE}" in text  # the seed page has no URL, so its source line is not a link
+    (answer,) = engine.returned("ask")
+    for number, quote in enumerate(answer.quotes[:3], start=1):
+        assert f"[{number}]" in text and quote.title[:40] in text
+    if answer.as_of:
+        assert f"As of {format_date(answer.as_of)}" in text
     assert not is_ephemeral(reply)
     assert set(buttons(reply)) == {"More sources", "👍", "👎", "Follow up"}
     ((question,), kwargs) = engine.calls_to("ask")[0]
-    assert question == GM_QUESTION and kwargs["filters"] is None
+    assert question == NATO_QUESTION and kwargs["filters"] is None
+
+
+async def test_sources_are_linked_lines_with_outlet_author_and_date(bot, discord_fake):
+    log = await discord_fake.slash("ask", {"question": KELCE_QUESTION})
+    (reply,) = await discord_fake.wait_until(log.replies, timeout=20)
+    text = message_text(reply)
+    assert "tweets" in text.split("\n\n")[0]
+    assert "[1] [Travis Kelce says he tried to delete his ‘nonsense’ tweets" in text
+    assert f"]({KELCE_URL}" in text
+    assert "— The Independent - Life and Style / Amber Raiken, 25 Nov 2023" in text
 
 
 async def test_ask_filters_and_only_me(bot, discord_fake, engine):
     log = await discord_fake.slash(
         "ask",
         {
-            "question": "energy prices",
-            "after": "2023-10-01",
-            "before": "2023-12-31",
-            "source": "Euro Wire",
-            "category": "politics",
+            "question": "How did Wall Street's slump affect the ASX?",
+            "after": "2023-09-01",
+            "before": "2023-09-30",
+            "source": "The Sydney Morning Herald",
+            "category": "business",
             "only_me": True,
         },
     )
-    (reply,) = await discord_fake.wait_until(log.replies)
+    (reply,) = await discord_fake.wait_until(log.replies, timeout=20)
     assert log.callbacks[0][1] == {"type": 5, "data": {"flags": 64}}
     assert is_ephemeral(reply)
-    assert "Energy prices in Germany fell" in message_text(reply)
+    (answer,) = engine.returned("ask")
+    assert answer.quotes and {q.title for q in answer.quotes} == {
+        "ASX set to drop as Wall Street’s September slump deepens"
+    }
+    assert "ASX set to drop as Wall Street’s September slump deepens" in message_text(reply)
     assert "Follow up" not in buttons(reply)
     filters = engine.calls_to("ask")[0][1]["filters"]
     assert (filters.after, filters.before, filters.source, filters.category) == (
-        "2023-10-01",
-        "2023-12-31",
-        "Euro Wire",
-        "politics",
+        "2023-09-01",
+        "2023-09-30",
+        "The Sydney Morning Herald",
+        "business",
     )
 
 
@@ -68,81 +86,85 @@ async def test_bad_date_is_one_ephemeral_sentence_and_no_search(bot, discord_fak
     assert engine.calls_to("ask") == []
 
 
-async def test_abstention_says_so_and_lists_nearest_articles(bot, discord_fake):
-    log = await discord_fake.slash("ask", {"question": "quantum chromodynamics lattice"})
-    (reply,) = await discord_fake.wait_until(log.replies)
-    text = message_text(reply)
-    assert "does not cover this question" in text
-    assert "Nearest articles" in text and "GM recalls Cadillac Escalades" in text
+async def test_abstention_says_so_without_more_sources(bot, discord_fake, engine):
+    log = await discord_fake.slash("ask", {"question": NATO_QUESTION, "before": "1990-01-01"})
+    (reply,) = await discord_fake.wait_until(log.replies, timeout=20)
+    assert engine.returned("ask")[0].abstained
+    assert "does not cover this question" in message_text(reply)
+    assert ARTICLE_5 not in message_text(reply)
     assert "More sources" not in buttons(reply)
 
 
 async def test_mention_question_is_answered_as_a_reply(bot, discord_fake, engine):
-    message = await discord_fake.user_message(f"<@{BOT_ID}> {GM_QUESTION}", mention_bot=True)
-    (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(message))
-    assert "General Motors is recalling" in message_text(reply)
-    assert engine.calls_to("ask")[0][0] == (GM_QUESTION,)
+    message = await discord_fake.user_message(f"<@{BOT_ID}> {NATO_QUESTION}", mention_bot=True)
+    (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(message), timeout=20)
+    assert ARTICLE_5 in message_text(reply)
+    assert engine.calls_to("ask")[0][0] == (NATO_QUESTION,)
     body = next(r.body for r in discord_fake.requests if isinstance(r.body, dict) and r.body.get("message_reference"))
     assert body["allowed_mentions"] == {"parse": [], "replied_user": False}
 
 
 async def test_messages_not_addressed_to_the_bot_are_ignored(bot, discord_fake, engine):
-    await discord_fake.user_message("@everyone why is GM recalling Cadillacs?")
+    await discord_fake.user_message("@everyone what does NATO's article 5 say?")
     await asyncio.sleep(0.3)
     assert engine.calls_to("ask") == []
 
 
-async def test_dm_question_is_answered(bot, discord_fake, engine):
-    message = await discord_fake.user_message(GM_QUESTION, channel_id=DM_CHANNEL_ID, in_guild=False)
-    (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(message))
+async def test_dm_question_is_answered(bot, discord_fake):
+    message = await discord_fake.user_message(NATO_QUESTION, channel_id=DM_CHANNEL_ID, in_guild=False)
+    (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(message), timeout=20)
     assert reply["channel_id"] == str(DM_CHANNEL_ID)
-    assert "General Motors is recalling" in message_text(reply)
+    assert ARTICLE_5 in message_text(reply)
 
 
 async def test_follow_up_thread_answers_with_the_conversation_as_history(bot, discord_fake, engine):
-    log = await discord_fake.slash("ask", {"question": GM_QUESTION})
-    (answer,) = await discord_fake.wait_until(log.reply_messages)
+    log = await discord_fake.slash("ask", {"question": NATO_QUESTION})
+    (answer,) = await discord_fake.wait_until(log.reply_messages, timeout=20)
     click = await discord_fake.click(answer, buttons(answer)["Follow up"])
     replies = await discord_fake.wait_until(lambda: click.replies() if len(click.replies()) else None)
     thread_id = int(answer["id"])
-    assert discord_fake.threads[thread_id]["name"] == GM_QUESTION
+    assert discord_fake.threads[thread_id]["name"] == NATO_QUESTION
     assert f"<#{thread_id}>" in message_text(replies[-1])
-    follow_up = await discord_fake.user_message("and what about the airbags?", channel_id=thread_id)
-    (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(follow_up))
+    follow_up = await discord_fake.user_message("and what did Biden tell CNN?", channel_id=thread_id)
+    (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(follow_up), timeout=20)
     assert reply["channel_id"] == str(thread_id)
-    assert "airbag" in message_text(reply).lower()
+    assert "Biden" in message_text(reply).split("**Sources**")[0]
     (question,), kwargs = engine.calls_to("ask")[-1]
-    assert question == "and what about the airbags?" and kwargs["history"] == (GM_QUESTION,)
-    second = await discord_fake.user_message("and who reported injuries?", channel_id=thread_id)
-    await discord_fake.wait_until(lambda: discord_fake.replies_to(second))
-    assert engine.calls_to("ask")[-1][1]["history"] == (GM_QUESTION, "and what about the airbags?")
+    assert question == "and what did Biden tell CNN?" and kwargs["history"] == (NATO_QUESTION,)
+    second = await discord_fake.user_message("and which summit is in the background?", channel_id=thread_id)
+    await discord_fake.wait_until(lambda: discord_fake.replies_to(second), timeout=20)
+    assert engine.calls_to("ask")[-1][1]["history"] == (NATO_QUESTION, "and what did Biden tell CNN?")
     again = await discord_fake.click(answer, buttons(answer)["Follow up"])
     (refusal,) = await discord_fake.wait_until(again.replies)
     assert "already open" in message_text(refusal)
 
 
-async def test_more_sources_pages_quotes_for_the_asker_only(bot, discord_fake, engine):
-    log = await discord_fake.slash(
-        "ask", {"question": "Cadillac recall airbags GM owners dealers injuries"}, user_id=1001
-    )
-    (answer,) = await discord_fake.wait_until(log.reply_messages)
-    assert "[3]" in message_text(answer) and "[4]" not in message_text(answer)
-    more = buttons(answer)["More sources"]
-    stranger = await discord_fake.click(answer, more, user_id=2002, user_name="bob")
+async def test_more_sources_pages_further_sources_for_the_asker_only(bot, discord_fake, engine):
+    log = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=1001)
+    (answer_message,) = await discord_fake.wait_until(log.reply_messages, timeout=20)
+    (answer,) = engine.returned("ask")
+    shown = min(len(answer.quotes), 3)
+    assert f"[{shown}]" in message_text(answer_message) and f"[{shown + 1}]" not in message_text(answer_message)
+    more = buttons(answer_message)["More sources"]
+    stranger = await discord_fake.click(answer_message, more, user_id=2002, user_name="bob")
     (refusal,) = await discord_fake.wait_until(stranger.replies)
     assert is_ephemeral(refusal) and "only the person who asked" in message_text(refusal).lower()
-    first = await discord_fake.click(answer, more, user_id=1001)
-    (page,) = await discord_fake.wait_until(first.replies)
-    assert is_ephemeral(page) and "[4]" in message_text(page) and "[1]" not in message_text(page)
-    second = await discord_fake.click(answer, more, user_id=1001)
-    (page2,) = await discord_fake.wait_until(second.replies)
-    assert "More sources" in message_text(page2)
-    assert engine.calls_to("search")
+    first = await discord_fake.click(answer_message, more, user_id=1001)
+    (page,) = await discord_fake.wait_until(first.replies, timeout=20)
+    assert is_ephemeral(page)
+    text = message_text(page)
+    if len(answer.quotes) > shown:  # further quotes of the answer first
+        assert f"[{shown + 1}]" in text and "[1]" not in text
+    else:  # then further articles, found by a search that leaves out the ones already quoted
+        cited = {q.article_id for q in answer.quotes}
+        fresh = [h for h in engine.returned("search")[0] if h.article_id not in cited]
+        assert fresh and f"**{shown + 1}.**" in text and fresh[0].title[:30] in text
+        assert all(q.title[:30] not in text for q in answer.quotes)
 
 
 async def test_thumbs_up_and_down_with_reason_forwarded_to_feedback_channel(bot, discord_fake):
-    log = await discord_fake.slash("ask", {"question": GM_QUESTION})
-    (answer,) = await discord_fake.wait_until(log.reply_messages)
+    log = await discord_fake.slash("ask", {"question": NATO_QUESTION})
+    (answer,) = await discord_fake.wait_until(log.reply_messages, timeout=20)
     up = await discord_fake.click(answer, buttons(answer)["👍"], user_id=3003)
     (thanks,) = await discord_fake.wait_until(up.replies)
     assert "thanks" in message_text(thanks).lower() and is_ephemeral(thanks)
@@ -155,49 +177,48 @@ async def test_thumbs_up_and_down_with_reason_forwarded_to_feedback_channel(bot,
     (update,) = await discord_fake.wait_until(chosen.replies)
     assert chosen.callbacks[0][1]["type"] == 7 and "Wrong quote" in message_text(update)
     (forwarded,) = await discord_fake.wait_until(lambda: discord_fake.channel_messages(FEEDBACK_CHANNEL_ID))
-    assert "Wrong quote" in forwarded["content"] and GM_QUESTION in forwarded["content"]
+    assert "Wrong quote" in forwarded["content"] and "NATO" in forwarded["content"]
     twice = await discord_fake.click(answer, buttons(answer)["👍"], user_id=1001)
     (already,) = await discord_fake.wait_until(twice.replies)
     assert "already rated" in message_text(already)
 
 
-@pytest.mark.parametrize("delay", [0.4])
-async def test_busy_when_concurrency_cap_reached(start_archivist, discord_fake, engine, delay):
-    engine.ask_delay = delay
+async def test_busy_when_concurrency_cap_reached(start_archivist, discord_fake, engine):
+    release = engine.hold("ask")
     await start_archivist(max_concurrent_answers=1)
-    first = await discord_fake.slash("ask", {"question": GM_QUESTION}, user_id=1)
+    first = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=1)
     await discord_fake.wait_until(lambda: first.callbacks)
-    second = await discord_fake.slash("ask", {"question": GM_QUESTION}, user_id=2)
+    second = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=2)
     (busy,) = await discord_fake.wait_until(second.replies)
     assert is_ephemeral(busy) and "try again" in message_text(busy)
-    await discord_fake.wait_until(first.replies)
+    release.set()
+    (answer,) = await discord_fake.wait_until(first.replies, timeout=20)
+    assert ARTICLE_5 in message_text(answer)
     assert len(engine.calls_to("ask")) == 1
 
 
 async def test_cooldown_per_user(start_archivist, discord_fake, engine):
     await start_archivist(cooldown_seconds=30)
-    first = await discord_fake.slash("ask", {"question": GM_QUESTION}, user_id=1)
-    await discord_fake.wait_until(first.replies)
-    again = await discord_fake.slash("ask", {"question": GM_QUESTION}, user_id=1)
+    first = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=1)
+    await discord_fake.wait_until(first.replies, timeout=20)
+    again = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=1)
     (wait,) = await discord_fake.wait_until(again.replies)
     assert is_ephemeral(wait) and "please wait" in message_text(wait)
-    other = await discord_fake.slash("ask", {"question": GM_QUESTION}, user_id=2)
-    (answer,) = await discord_fake.wait_until(other.replies)
-    assert "General Motors" in message_text(answer)
+    other = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=2)
+    (answer,) = await discord_fake.wait_until(other.replies, timeout=20)
+    assert ARTICLE_5 in message_text(answer)
     assert len(engine.calls_to("ask")) == 2
 
 
-HOSTILE = ["@everyone", "@here", "<@&1234>", "<@1234>", "<#1234>"]
-
-
-async def test_mentions_in_articles_ping_and_render_nobody(bot, discord_fake):
-    ask = await discord_fake.slash("ask", {"question": "the ping prank"})
-    article = await discord_fake.slash("article", {"query": "ping test"})
-    recent = await discord_fake.slash("recent", {"count": 10})
-    for log in (ask, article, recent):
-        (reply,) = await discord_fake.wait_until(log.replies)
+async def test_mentions_in_a_real_article_ping_and_render_nobody(bot, discord_fake):
+    ask = await discord_fake.slash("ask", {"question": "What did the hacker write in the ping prank?"})
+    article = await discord_fake.slash("article", {"query": HOSTILE_URL})
+    recent = await discord_fake.slash("recent", {"count": 25})
+    search = await discord_fake.slash("search", {"query": "ping prank hacker"})
+    for log in (ask, article, recent, search):
+        (reply,) = await discord_fake.wait_until(log.replies, timeout=20)
         text = message_text(reply)
-        assert "ping" in text.lower()
-        for raw in HOSTILE:
+        assert "ping" in text.lower() or "Pranksters" in text
+        for raw in RAW_MENTIONS:
             assert raw not in text, (raw, text)
         assert reply["allowed_mentions"]["parse"] == []

@@ -47,23 +47,23 @@ async def test_configured_moderator_role_may_reindex(bot, discord_fake, engine):
     log = await discord_fake.slash("reindex", roles=[MOD_ROLE_ID])
     (reply,) = await discord_fake.wait_until(log.replies)
     assert "re-index started" in message_text(reply).lower()
-    await discord_fake.wait_until(lambda: engine.calls_to("reindex"))
+    await discord_fake.wait_until(lambda: engine.returned("reindex"), timeout=60)
 
 
 async def test_manage_server_may_reindex(bot, discord_fake, engine):
     log = await discord_fake.slash("reindex", permissions=MANAGE_GUILD)
     await discord_fake.wait_until(log.replies)
-    await discord_fake.wait_until(lambda: engine.calls_to("reindex"))
+    await discord_fake.wait_until(lambda: engine.returned("reindex"), timeout=60)
 
 
 async def test_servers_outside_the_allowlist_are_refused(start_archivist, discord_fake, engine):
     await start_archivist(guild_allowlist=(1,))
-    log = await discord_fake.slash("ask", {"question": "Why is GM recalling those Cadillacs?"})
+    log = await discord_fake.slash("ask", {"question": "What does NATO's article 5 say?"})
     (reply,) = await discord_fake.wait_until(log.replies)
     assert is_ephemeral(reply) and "not enabled on this server" in message_text(reply)
-    dm = await discord_fake.slash("ask", {"question": "Why is GM recalling those Cadillacs?"}, in_guild=False)
-    (answer,) = await discord_fake.wait_until(dm.replies)
-    assert "General Motors" in message_text(answer)
+    dm = await discord_fake.slash("ask", {"question": "What does NATO's article 5 say?"}, in_guild=False)
+    (answer,) = await discord_fake.wait_until(dm.replies, timeout=20)
+    assert "founding charter’s article 5" in message_text(answer)
     assert len(engine.calls_to("ask")) == 1
 
 
