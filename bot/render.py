@@ -195,17 +195,22 @@ def linked_line(
     url: str | None,
     details: Sequence[str | None],
     limit: int,
+    *,
+    plain_url: str | None = None,
 ) -> str:
-    """``prefix [Headline](url) — details`` fitted into ``limit``: the headline shrinks first,
-    then the link is dropped (a huge URL never pushes the line over)."""
+    """``prefix [Headline](url) — details`` fitted into ``limit``. A deep link that leaves no room for the whole
+    headline gives way to ``plain_url``; then the headline shrinks; then the link is dropped (a huge URL never
+    pushes the line over)."""
     tail = ", ".join(d for d in details if d)
     tail_text = f" — {escape(tail)}" if tail else ""
-    link = safe_url(url)
     raw_title = one_line(title) or "(untitled)"
-    if link is not None and length(link) <= URL_MAX:
-        room = limit - length(prefix) - length(tail_text) - length(link) - 4
-        if room >= 10:
-            return f"{prefix}[{clip_escaped(raw_title, room)}]({link}){tail_text}"
+    needed = _escaped_length(raw_title)
+    links = [link for link in (safe_url(url), safe_url(plain_url)) if link is not None and length(link) <= URL_MAX]
+    rooms = [(limit - length(prefix) - length(tail_text) - length(link) - 4, link) for link in links]
+    fitting = [(room, link) for room, link in rooms if room >= needed]
+    room, link = fitting[0] if fitting else max(rooms, default=(0, None), key=lambda pair: pair[0])
+    if link is not None and room >= 10:
+        return f"{prefix}[{clip_escaped(raw_title, room)}]({link}){tail_text}"
     room = limit - length(prefix) - length(tail_text)
     if room >= 10:
         return prefix + clip_escaped(raw_title, room) + tail_text
@@ -252,7 +257,7 @@ def answer_embed(answer: Answer, start: int = 0, per_page: int = QUOTES_PER_PAGE
     embed.description = "\n\n".join(parts)
     line_budget = EMBED_FIELD_VALUE_MAX // max(len(shown), 1) - 1
     lines = [
-        linked_line(f"[{start + i + 1}] ", q.title, q.link or q.url, _source_detail(q), line_budget)
+        linked_line(f"[{start + i + 1}] ", q.title, q.link or q.url, _source_detail(q), line_budget, plain_url=q.url)
         for i, q in enumerate(shown)
     ]
     embed.add_field(name="Sources", value="\n".join(lines), inline=False)

@@ -84,3 +84,13 @@ def test_linked_line_drops_a_link_too_long_to_fit():
     line = render.linked_line("[1] ", "Headline", "https://x.example/" + "y" * 3000, ["Src", "12 Nov 2023"], 300)
     assert line == "[1] Headline — Src, 12 Nov 2023"
     assert render.linked_line("[1] ", "Head", "javascript:alert(1)", [], 300) == "[1] Head"
+
+
+def test_a_long_deep_link_gives_way_to_the_plain_url_before_the_headline_is_cut():
+    from bot.render import linked_line
+
+    title = "ASX set to drop as Wall Street’s September slump deepens"
+    deep = "https://example.com/story#:~:text=" + "word%20" * 60 + ",end"
+    line = linked_line("[1] ", title, deep, ["The Sydney Morning Herald"], 200, plain_url="https://example.com/story")
+    assert "Wall Street’s September slump deepens" in line and "(https://example.com/story)" in line
+    assert len(line) <= 200
