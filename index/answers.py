@@ -13,11 +13,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from index import abstention
 from index.lexical import STOPWORDS
-from index.models import Answer, Filters, Hit, RelatedArticle
+from index.models import Answer, Hit, RelatedArticle
 from index.quotes import QueryEncoder, RankedQuote, rank_quotes
 
 logger = logging.getLogger(__name__)
@@ -44,12 +43,6 @@ _WORD = re.compile(r"[\w'’.-]*\w")
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:[ ]+[A-Z][\w'’.-]*)*")
 _QUESTION_WORDS = frozenset("what who whom whose which when where why how and but also so then plus".split())
 MIN_STANDALONE_WORDS = 4  # a question with fewer content words than this leans on the conversation
-
-
-class Retriever(Protocol):
-    def search(
-        self, query: str, k: int = 10, filters: Filters | None = None, diverse: bool = True, now: datetime | None = None
-    ) -> list[Hit]: ...
 
 
 def asks_for_latest(question: str) -> bool:
@@ -107,9 +100,7 @@ def deliberate(
     return Deliberation(query, latest, tuple(ranked), abstention.signals(query, hits, ranked))
 
 
-def conclude(
-    question: str, hits: Sequence[Hit], deliberation: Deliberation, *, answer: bool, now: datetime
-) -> Answer:
+def conclude(question: str, hits: Sequence[Hit], deliberation: Deliberation, *, answer: bool, now: datetime) -> Answer:
     """The answer: the quotes with their date and staleness note, or (``answer`` false) the nearest articles."""
     if not answer or not deliberation.ranked:
         return Answer(question=question, abstained=True, related=_related(hits))
@@ -149,23 +140,6 @@ def compose_answer(
     if not answer:
         logger.debug("abstaining on %r: %s", deliberation.query, deliberation.signals)
     return conclude(question, hits, deliberation, answer=answer, now=now or datetime.now(UTC))
-
-
-def ask(
-    question: str,
-    retriever: Retriever,
-    bodies: Mapping[str, str],
-    *,
-    embedder: QueryEncoder,
-    filters: Filters | None = None,
-    now: datetime | None = None,
-    history: Sequence[str] = (),
-    k: int = 10,
-) -> Answer:
-    """Retrieve for the (contextualised) question, then compose the answer."""
-    now = now or datetime.now(UTC)
-    hits = retriever.search(contextualize(question, history), k=k, filters=filters, now=now)
-    return compose_answer(question, hits, bodies, embedder=embedder, now=now, history=history)
 
 
 def parse_date(value: str | None) -> datetime | None:

@@ -77,15 +77,18 @@ def main() -> None:
     parser.add_argument("--records", type=Path, help="reuse (or save) the evaluation records in this JSON file")
     parser.add_argument("--retriever", choices=("hybrid", "lexical"), default="hybrid")
     parser.add_argument("--embedder", choices=KINDS, default=DEFAULT_KIND)
-    parser.add_argument("--cache", type=Path, default=ROOT / ".archivist" / "eval-cache",
-                        help="folder for the exported model and passage vectors")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / ".archivist" / "eval-cache",
+        help="folder for the exported model and passage vectors",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     if args.records and args.records.exists():
         records = [
-            Record(**{**r, "signals": AbstentionSignals(**r["signals"])})
-            for r in json.loads(args.records.read_text())
+            Record(**{**r, "signals": AbstentionSignals(**r["signals"])}) for r in json.loads(args.records.read_text())
         ]
     else:
         from index.evaluation.answers import LexicalRetriever

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from index import abstention
-from index.answers import Retriever, conclude, deliberate, parse_date
+from index.answers import conclude, deliberate, parse_date
 from index.chunking import chunk_body
-from index.evaluation.retrievers import Encoder, build_hybrid
+from index.evaluation.retrievers import Encoder, Retriever, build_hybrid
 from index.lexical import LexicalIndex
 from index.models import Answer, Article, Filters, Hit
 from index.quotes import QueryEncoder
@@ -302,7 +302,9 @@ def evaluate_questions(
             in_quotes = any(f in t or t in f for t in squashed for f in facts)
         else:
             in_first = in_quotes = False
-        yield Record(population, q.id, sig, not answered, in_quotes, in_first, len(texts), fidelity_errors(shown, by_id))
+        yield Record(
+            population, q.id, sig, not answered, in_quotes, in_first, len(texts), fidelity_errors(shown, by_id)
+        )
 
 
 def metrics_from_records(

@@ -17,8 +17,20 @@ DATES = {"old": "2023-09-20T10:00:00+00:00", "new": "2023-11-28T10:00:00+00:00",
 
 def hit(article_id: str, score: float) -> Hit:
     body = BODIES[article_id]
-    return Hit(1, article_id, f"{article_id} title", f"https://news.example/{article_id}", "Wire", None, None,
-               DATES[article_id], body, 0, len(body), score)
+    return Hit(
+        1,
+        article_id,
+        f"{article_id} title",
+        f"https://news.example/{article_id}",
+        "Wire",
+        None,
+        None,
+        DATES[article_id],
+        body,
+        0,
+        len(body),
+        score,
+    )
 
 
 @pytest.fixture
@@ -32,8 +44,13 @@ def never_answer(monkeypatch):
 
 
 def test_answer_states_the_newest_cited_date(always_answer):
-    answer = compose_answer("What did the central bank do with interest rates?", [hit("old", 2.0), hit("new", 1.9)],
-                            BODIES, embedder=BagOfWordsEmbedder(), now=datetime(2023, 12, 1, tzinfo=UTC))
+    answer = compose_answer(
+        "What did the central bank do with interest rates?",
+        [hit("old", 2.0), hit("new", 1.9)],
+        BODIES,
+        embedder=BagOfWordsEmbedder(),
+        now=datetime(2023, 12, 1, tzinfo=UTC),
+    )
     assert not answer.abstained and answer.quotes
     cited = {q.article_id for q in answer.quotes}
     assert answer.as_of == max(DATES[a][:10] for a in cited)
@@ -42,18 +59,33 @@ def test_answer_states_the_newest_cited_date(always_answer):
 
 def test_latest_question_prefers_the_newer_article(always_answer):
     hits = [hit("old", 2.0), hit("new", 1.9)]
-    plain = compose_answer("What did the central bank do with interest rates?", hits, BODIES,
-                           embedder=BagOfWordsEmbedder(), now=datetime(2023, 12, 1, tzinfo=UTC))
-    latest = compose_answer("What is the latest on the central bank and interest rates?", hits, BODIES,
-                            embedder=BagOfWordsEmbedder(), now=datetime(2023, 12, 1, tzinfo=UTC))
+    plain = compose_answer(
+        "What did the central bank do with interest rates?",
+        hits,
+        BODIES,
+        embedder=BagOfWordsEmbedder(),
+        now=datetime(2023, 12, 1, tzinfo=UTC),
+    )
+    latest = compose_answer(
+        "What is the latest on the central bank and interest rates?",
+        hits,
+        BODIES,
+        embedder=BagOfWordsEmbedder(),
+        now=datetime(2023, 12, 1, tzinfo=UTC),
+    )
     assert plain.quotes[0].article_id == "old"
     assert latest.quotes[0].article_id == "new"
     assert latest.as_of == "2023-11-28" and latest.notes == ()
 
 
 def test_latest_question_says_when_the_newest_evidence_is_old(always_answer):
-    answer = compose_answer("latest news on central bank interest rates", [hit("old", 2.0), hit("new", 1.0)], BODIES,
-                            embedder=BagOfWordsEmbedder(), now=datetime(2024, 3, 1, tzinfo=UTC))
+    answer = compose_answer(
+        "latest news on central bank interest rates",
+        [hit("old", 2.0), hit("new", 1.0)],
+        BODIES,
+        embedder=BagOfWordsEmbedder(),
+        now=datetime(2024, 3, 1, tzinfo=UTC),
+    )
     assert len(answer.notes) == 1
     assert "28 Nov 2023" in answer.notes[0] and "93 days" in answer.notes[0]
 
@@ -72,8 +104,13 @@ def test_nothing_retrieved_abstains(always_answer):
 
 
 def test_follow_up_uses_the_previous_question(always_answer):
-    answer = compose_answer("and what about inflation?", [hit("new", 1.0)], BODIES, embedder=BagOfWordsEmbedder(),
-                            history=["What did the central bank do with interest rates?"])
+    answer = compose_answer(
+        "and what about inflation?",
+        [hit("new", 1.0)],
+        BODIES,
+        embedder=BagOfWordsEmbedder(),
+        history=["What did the central bank do with interest rates?"],
+    )
     assert answer.question == "and what about inflation?"
     assert "interest rates" in answer.quotes[0].text
 
@@ -82,12 +119,21 @@ def test_follow_up_uses_the_previous_question(always_answer):
     ("question", "history", "expected"),
     [
         ("and what did Germany say?", ["what did NATO say about article 5?"], "what did Germany say about article 5?"),
-        ("What about Joe Biden?", ["What did Vladimir Putin say about the grain deal?"],
-         "What did Joe Biden say about the grain deal?"),
-        ("and France?", ["what did NATO say about article 5?", "and what did Germany say?"],
-         "what did France say about article 5?"),
-        ("why did they do it?", ["Why is GM recalling Cadillac Lyriq SUVs?"],
-         "why did they do it? GM recalling Cadillac Lyriq SUVs"),
+        (
+            "What about Joe Biden?",
+            ["What did Vladimir Putin say about the grain deal?"],
+            "What did Joe Biden say about the grain deal?",
+        ),
+        (
+            "and France?",
+            ["what did NATO say about article 5?", "and what did Germany say?"],
+            "what did France say about article 5?",
+        ),
+        (
+            "why did they do it?",
+            ["Why is GM recalling Cadillac Lyriq SUVs?"],
+            "why did they do it? GM recalling Cadillac Lyriq SUVs",
+        ),
     ],
 )
 def test_follow_ups_are_made_self_contained(question, history, expected):
@@ -96,14 +142,20 @@ def test_follow_ups_are_made_self_contained(question, history, expected):
 
 def test_standalone_questions_are_left_alone():
     history = ["what did NATO say about article 5?"]
-    assert contextualize("Why is GM recalling Cadillac Lyriq SUVs?", history) == "Why is GM recalling Cadillac Lyriq SUVs?"
+    assert (
+        contextualize("Why is GM recalling Cadillac Lyriq SUVs?", history) == "Why is GM recalling Cadillac Lyriq SUVs?"
+    )
     assert contextualize("and what did Germany say?", []) == "and what did Germany say?"
 
 
 @pytest.mark.parametrize(
     ("question", "latest"),
-    [("What is the latest on the strike?", True), ("any recent news about Tesla?", True),
-     ("What happened this week in Gaza?", True), ("Why did the strike start?", False)],
+    [
+        ("What is the latest on the strike?", True),
+        ("any recent news about Tesla?", True),
+        ("What happened this week in Gaza?", True),
+        ("Why did the strike start?", False),
+    ],
 )
 def test_latest_questions_are_recognised(question, latest):
     assert asks_for_latest(question) is latest

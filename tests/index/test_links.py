@@ -11,7 +11,9 @@ def _terms(link: str) -> list[str]:
 
 
 def test_long_quote_links_by_its_first_and_last_words():
-    quote = "General Motors is recalling nearly 1,000 Cadillac Lyriq SUVs because a software fault can disable the brakes."
+    quote = (
+        "General Motors is recalling nearly 1,000 Cadillac Lyriq SUVs because a software fault can disable the brakes."
+    )
     link = text_fragment_link("https://example.com/gm-recall", quote)
     assert link.startswith("https://example.com/gm-recall#:~:text=")
     assert _terms(link) == ["General Motors is recalling", "can disable the brakes."]

@@ -45,7 +45,9 @@ def test_the_sentence_that_answers_comes_first_and_is_verbatim():
     assert "recall" in first.text and "Cadillac Lyriq" in first.text
     for q in quotes:
         assert BODIES[q.article_id][q.start : q.end] == q.text
-    assert first.title == "gm headline" and first.source == "Example News" and first.published_at.startswith("2023-11-12")
+    assert (
+        first.title == "gm headline" and first.source == "Example News" and first.published_at.startswith("2023-11-12")
+    )
     assert first.link.startswith("https://news.example/gm#:~:text=")
     assert [q.score for q in quotes] == sorted((q.score for q in quotes), reverse=True)
 
@@ -63,7 +65,9 @@ def test_limits_on_quotes_and_articles_hold():
 
 def test_only_sentences_of_the_retrieved_passage_are_quoted():
     start = GM.index("Separately")
-    quotes = select_quotes("software fault parking brake", [hit("gm", 1.0, start=start)], BODIES, embedder=BagOfWordsEmbedder())
+    quotes = select_quotes(
+        "software fault parking brake", [hit("gm", 1.0, start=start)], BODIES, embedder=BagOfWordsEmbedder()
+    )
     assert all(q.start >= start for q in quotes)
 
 
@@ -76,7 +80,10 @@ def test_a_neighbour_that_also_answers_is_merged_into_one_quote():
         )
     finally:
         del BODIES["space"]
-    assert quotes[0].text == "Orbital said the launch slipped to March. The delay stems from a launch pad fault, Orbital said."
+    assert (
+        quotes[0].text
+        == "Orbital said the launch slipped to March. The delay stems from a launch pad fault, Orbital said."
+    )
 
 
 def test_a_very_long_sentence_is_trimmed_to_its_answering_clauses_with_an_ellipsis():
@@ -84,7 +91,9 @@ def test_a_very_long_sentence_is_trimmed_to_its_answering_clauses_with_an_ellips
     body = f"In a long session, {filler}, and the minister confirmed the pension reform would start in 2025, {filler}."
     BODIES["long"] = body
     try:
-        quotes = select_quotes("When will the pension reform start?", [hit("long", 1.0)], BODIES, embedder=BagOfWordsEmbedder())
+        quotes = select_quotes(
+            "When will the pension reform start?", [hit("long", 1.0)], BODIES, embedder=BagOfWordsEmbedder()
+        )
     finally:
         del BODIES["long"]
     q = quotes[0]
@@ -122,10 +131,45 @@ sentence = st.lists(words, min_size=1, max_size=12).map(lambda ws: " ".join(ws).
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(sentence, min_size=1, max_size=15), st.sampled_from([" ", "\n", "  ", "\n\n"]), st.text(min_size=1, max_size=30))
+@given(
+    st.lists(sentence, min_size=1, max_size=15),
+    st.sampled_from([" ", "\n", "  ", "\n\n"]),
+    st.text(min_size=1, max_size=30),
+)
 def test_every_quote_is_the_body_at_its_offsets(sentences, separator, question):
     body = separator.join(sentences)
     bodies = {"a": body}
     h = Hit(1, "a", "t", None, None, None, None, None, body, 0, len(body), 1.0)
     for q in select_quotes(question, [h], bodies, embedder=BagOfWordsEmbedder()):
         assert body[q.start : q.end] == q.text and q.text.strip() == q.text and q.text
+
+
+def test_a_many_part_question_gets_a_quote_for_each_part():
+    bodies = {
+        "boxing": "Canelo Alvarez has earned close to Floyd Mayweather's fortune over the years. The Mexican fighter "
+        "signed a new deal. Tickets sold out quickly.",
+        "crypto": "Prosecutors said Sam Bankman-Fried spent customer money on luxury homes. His lawyers disagreed.",
+    }
+    hits = [
+        Hit(
+            1,
+            "boxing",
+            "Canelo",
+            None,
+            "Essentially Sports",
+            None,
+            None,
+            None,
+            bodies["boxing"],
+            0,
+            len(bodies["boxing"]),
+            2.0,
+        ),
+        Hit(2, "crypto", "SBF", None, "TechCrunch", None, None, None, bodies["crypto"], 0, len(bodies["crypto"]), 1.0),
+    ]
+    question = (
+        "Does the Essentially Sports article say Canelo Alvarez earned close to Floyd Mayweather's fortune, "
+        "while TechCrunch says prosecutors accused Sam Bankman-Fried of spending customer money?"
+    )
+    quotes = select_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder(), max_quotes=2)
+    assert {q.article_id for q in quotes} == {"boxing", "crypto"}

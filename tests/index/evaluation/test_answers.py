@@ -25,10 +25,16 @@ SQUAD = {
                 {
                     "context": "Nikola Tesla was born in 1856 in Smiljan. He moved to the United States in 1884.",
                     "qas": [
-                        {"id": "q1", "question": "In what year was Nikola Tesla born?",
-                         "answers": [{"text": "1856", "answer_start": 24}]},
-                        {"id": "q2", "question": "When did Tesla move to the United States?",
-                         "answers": [{"text": "1884", "answer_start": 75}]},
+                        {
+                            "id": "q1",
+                            "question": "In what year was Nikola Tesla born?",
+                            "answers": [{"text": "1856", "answer_start": 24}],
+                        },
+                        {
+                            "id": "q2",
+                            "question": "When did Tesla move to the United States?",
+                            "answers": [{"text": "1884", "answer_start": 75}],
+                        },
                     ],
                 }
             ],
@@ -38,28 +44,57 @@ SQUAD = {
             "paragraphs": [
                 {
                     "context": "The Rhine flows from the Swiss Alps to the North Sea. It is 1,230 km long.",
-                    "qas": [{"id": "q3", "question": "Where does the Rhine flow to?",
-                             "answers": [{"text": "the North Sea", "answer_start": 39}]}],
+                    "qas": [
+                        {
+                            "id": "q3",
+                            "question": "Where does the Rhine flow to?",
+                            "answers": [{"text": "the North Sea", "answer_start": 39}],
+                        }
+                    ],
                 }
             ],
         },
     ]
 }
 CORPUS = [
-    {"title": "GM recalls Lyriq", "author": "A", "source": "Wire", "category": "business",
-     "published_at": "2023-11-12T09:00:00+00:00", "url": "https://news.example/gm",
-     "body": "GM is recalling Cadillac Lyriq SUVs over a brake software fault. Dealers will fix it for free."},
-    {"title": "Rates held", "author": None, "source": "Daily", "category": "business",
-     "published_at": "2023-10-02T09:00:00+00:00", "url": None,
-     "body": "The central bank held interest rates at 5.25 percent. Markets were calm."},
+    {
+        "title": "GM recalls Lyriq",
+        "author": "A",
+        "source": "Wire",
+        "category": "business",
+        "published_at": "2023-11-12T09:00:00+00:00",
+        "url": "https://news.example/gm",
+        "body": "GM is recalling Cadillac Lyriq SUVs over a brake software fault. Dealers will fix it for free.",
+    },
+    {
+        "title": "Rates held",
+        "author": None,
+        "source": "Daily",
+        "category": "business",
+        "published_at": "2023-10-02T09:00:00+00:00",
+        "url": None,
+        "body": "The central bank held interest rates at 5.25 percent. Markets were calm.",
+    },
 ]
 QUERIES = [
-    {"query": "Why is GM recalling Cadillac Lyriq SUVs?", "answer": "brake software fault", "question_type": "inference_query",
-     "evidence_list": [{"fact": "GM is recalling Cadillac Lyriq SUVs over a brake software fault."}]},
-    {"query": "What did the central bank do with rates?", "answer": "held", "question_type": "comparison_query",
-     "evidence_list": [{"fact": "held interest rates at 5.25   percent"}]},
-    {"query": "What did the zoo say about pandas?", "answer": "Insufficient information.", "question_type": "null_query",
-     "evidence_list": []},
+    {
+        "query": "Why is GM recalling Cadillac Lyriq SUVs?",
+        "answer": "brake software fault",
+        "question_type": "inference_query",
+        "evidence_list": [{"fact": "GM is recalling Cadillac Lyriq SUVs over a brake software fault."}],
+    },
+    {
+        "query": "What did the central bank do with rates?",
+        "answer": "held",
+        "question_type": "comparison_query",
+        "evidence_list": [{"fact": "held interest rates at 5.25   percent"}],
+    },
+    {
+        "query": "What did the zoo say about pandas?",
+        "answer": "Insufficient information.",
+        "question_type": "null_query",
+        "evidence_list": [],
+    },
 ]
 
 
