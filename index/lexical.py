@@ -81,6 +81,13 @@ class LexicalIndex:
         if not self._size:
             return np.zeros(0, dtype=np.float32)
         ids = self._model.get_tokens_ids(list(dict.fromkeys(query_tokens)))
-        if not ids:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+        scores = np.zeros(self._size, dtype=np.float32)
+        # bm25s stores each term's precomputed document scores as one column of a sparse matrix;
+        # a term lists a document at most once, so a fancy-indexed add is exact (and much faster
+        # than bm25s's own np.add.at).
+        matrix = self._model.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        for token in ids:
+            start, end = indptr[token], indptr[token + 1]
+            scores[indices[start:end]] += data[start:end]
+        return scores

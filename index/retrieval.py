@@ -9,7 +9,8 @@ For a question the retriever
 4. takes the best lexical candidates and the dense (MiniLM cosine) nearest neighbours, scores each
    candidate with both signals and fuses them as ``w * lexical + (1 - w) * cosine + bonuses``;
 5. keeps the result diverse (at most ``per_article`` chunks of one article) and, when the question
-   names several outlets, lets each outlet's best chunk in before any outlet's second.
+   names several outlets or dates, moves the best chunk of each up together, so a question comparing
+   two reports sees both near the top.
 
 Hard ``Filters`` (date range, source, category, author) restrict every step. Nothing here touches
 SQLite: the caller passes ``ChunkRecord`` rows, a ``VectorIndex`` keyed by chunk id and the embedder.
@@ -80,9 +81,7 @@ class QueryEmbedder(Protocol):
 
 
 class VectorSearch(Protocol):
-    def search(
-        self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None
-    ) -> list[tuple[int, float]]: ...
+    def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
 
 
 def passage_text(record: ChunkRecord) -> str:
@@ -163,7 +162,7 @@ class HybridRetriever:
         intent = parse_query(query, self.catalog, now=now)
         bonus = self._bonuses(intent, allowed) if s.use_metadata else np.zeros(len(self._records), np.float32)
 
-        lexical = self._lexical_scores(intent.text) if s.use_lexical else np.zeros(len(self._records), np.float32)
+        lexical = self._lexical_scores(intent.text, allowed) if s.use_lexical else np.zeros(len(self._records), "f4")
         prior = lexical * s.lexical_weight + bonus if s.use_dense else lexical + bonus
         if allowed is not None:
             prior = np.where(allowed, prior, -np.inf)
@@ -189,9 +188,10 @@ class HybridRetriever:
 
     # -- scoring -------------------------------------------------------------------------------------
 
-    def _lexical_scores(self, text: str) -> np.ndarray:
+    def _lexical_scores(self, text: str, allowed: np.ndarray | None) -> np.ndarray:
+        """BM25 scores scaled so that the best allowed chunk scores 1."""
         scores = self._lexical.scores_for_tokens(tokenize(text))
-        top = float(scores.max()) if scores.size else 0.0
+        top = float(scores[allowed].max() if allowed is not None else scores.max())
         return scores / top if top > 0 else scores
 
     def _dense(self, query: str, lexical: np.ndarray, allowed: np.ndarray | None, pool: int) -> dict[int, float]:

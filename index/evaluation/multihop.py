@@ -181,7 +181,7 @@ def evaluate(
 
 
 def archive_now(articles: Sequence[Article]) -> datetime | None:
-    """"Now" for a frozen archive: the day after its newest article (relative dates resolve against it)."""
+    """The "now" of a frozen archive: the day after its newest article (relative dates resolve against it)."""
     days = [a.published_at[:10] for a in articles if a.published_at]
     return datetime.fromisoformat(max(days)) + timedelta(days=1) if days else None
 

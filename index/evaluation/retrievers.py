@@ -131,8 +131,18 @@ class _Ranked:
             r = self.records[position]
             out.append(
                 Hit(
-                    r.chunk_id, r.article_id, r.title, r.url, r.source, r.author, r.category,
-                    r.published_at, r.text, r.start, r.end, float(score),
+                    r.chunk_id,
+                    r.article_id,
+                    r.title,
+                    r.url,
+                    r.source,
+                    r.author,
+                    r.category,
+                    r.published_at,
+                    r.text,
+                    r.start,
+                    r.end,
+                    float(score),
                 )
             )
         return out

@@ -27,18 +27,50 @@ def article(article_id, title, body, *, source, published_at, category="technolo
 
 FTX = "Sam Bankman-Fried stood trial in Manhattan for fraud at the crypto exchange FTX."
 ARTICLES = [
-    article("tc", "FTX founder on trial", FTX + " Prosecutors laid out the case.", source="TechCrunch",
-            published_at="2023-10-02T10:00:00+00:00", author="Jacquelyn Melinek"),
-    article("verge", "The FTX trial begins", FTX + " Jurors heard opening statements.", source="The Verge",
-            published_at="2023-10-04T10:00:00+00:00", author="Elizabeth Lopatto"),
-    article("fortune", "Bankman-Fried's fraud trial", FTX + " Lawyers swapped opening statements.",
-            source="Fortune", published_at="2023-11-03T10:00:00+00:00", category="business"),
-    article("age", "Trial of FTX boss", FTX + " The verdict is expected soon.", source="The Age",
-            published_at="2023-12-12T10:00:00+00:00", category="business", author="Tom Maloney"),
-    article("nfl", "Chiefs beat the Packers", "Patrick Mahomes threw two touchdowns as the Chiefs beat the Packers.",
-            source="Sporting News", published_at="2023-12-03T10:00:00+00:00", category="sports"),
-    article("undated", "FTX explained", FTX + " Here is what you need to know.", source="Yahoo News",
-            published_at=None),
+    article(
+        "tc",
+        "FTX founder on trial",
+        FTX + " Prosecutors laid out the case.",
+        source="TechCrunch",
+        published_at="2023-10-02T10:00:00+00:00",
+        author="Jacquelyn Melinek",
+    ),
+    article(
+        "verge",
+        "The FTX trial begins",
+        FTX + " Jurors heard opening statements.",
+        source="The Verge",
+        published_at="2023-10-04T10:00:00+00:00",
+        author="Elizabeth Lopatto",
+    ),
+    article(
+        "fortune",
+        "Bankman-Fried's fraud trial",
+        FTX + " Lawyers swapped opening statements.",
+        source="Fortune",
+        published_at="2023-11-03T10:00:00+00:00",
+        category="business",
+    ),
+    article(
+        "age",
+        "Trial of FTX boss",
+        FTX + " The verdict is expected soon.",
+        source="The Age",
+        published_at="2023-12-12T10:00:00+00:00",
+        category="business",
+        author="Tom Maloney",
+    ),
+    article(
+        "nfl",
+        "Chiefs beat the Packers",
+        "Patrick Mahomes threw two touchdowns as the Chiefs beat the Packers.",
+        source="Sporting News",
+        published_at="2023-12-03T10:00:00+00:00",
+        category="sports",
+    ),
+    article(
+        "undated", "FTX explained", FTX + " Here is what you need to know.", source="Yahoo News", published_at=None
+    ),
 ]
 NOW = datetime(2023, 12, 15, 12, 0)
 
@@ -82,11 +114,14 @@ def test_malformed_filter_date_is_refused(retriever):
         retriever.search("FTX trial", filters=Filters(after="last tuesday"), now=NOW)
 
 
-@pytest.mark.parametrize(("question", "expected"), [
-    ("According to The Verge, what happened at the FTX trial?", "verge"),
-    ("What did Fortune report about the FTX trial?", "fortune"),
-    ("FTX trial, as reported by The Age", "age"),
-])
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("According to The Verge, what happened at the FTX trial?", "verge"),
+        ("What did Fortune report about the FTX trial?", "fortune"),
+        ("FTX trial, as reported by The Age", "age"),
+    ],
+)
 def test_named_outlet_is_favoured(retriever, question, expected):
     assert retriever.search(question, now=NOW)[0].article_id == expected
 
@@ -119,13 +154,19 @@ def _long_article() -> Article:
         + "Filler sentence about the courtroom. " * 30
         for i in range(12)
     ]
-    return article("long", "Epic v. Google", "\n\n".join(paragraphs), source="The Verge",
-                   published_at="2023-11-07T10:00:00+00:00")
+    return article(
+        "long", "Epic v. Google", "\n\n".join(paragraphs), source="The Verge", published_at="2023-11-07T10:00:00+00:00"
+    )
 
 
 def test_results_are_diverse_unless_asked_otherwise():
-    short = article("short", "Google trial", "Epic Games sued Google over app store fees.", source="TechCrunch",
-                    published_at="2023-11-06T10:00:00+00:00")
+    short = article(
+        "short",
+        "Google trial",
+        "Epic Games sued Google over app store fees.",
+        source="TechCrunch",
+        published_at="2023-11-06T10:00:00+00:00",
+    )
     retriever = build_hybrid([_long_article(), short, *ARTICLES], BagOfWordsEmbedder())
     cap = retriever.settings.per_article
     diverse = retriever.search("Epic v. Google antitrust trial app store fees", k=10, now=NOW)
@@ -148,7 +189,11 @@ def test_hits_carry_exact_offsets_and_article_metadata():
         source = bodies[hit.article_id]
         assert source.body[hit.start : hit.end] == hit.text
         assert (hit.title, hit.url, hit.source, hit.published_at) == (
-            source.title, source.url, source.source, source.published_at)
+            source.title,
+            source.url,
+            source.source,
+            source.published_at,
+        )
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 

@@ -20,20 +20,33 @@ PARAGRAPHS = {
     ],
 }
 QUESTIONS = {
-    "Normans": [("In what country is Normandy located?", "France"),
-                ("What was the Norman religion?", "Catholic")],
-    "Oxygen": [("What is the atomic number of oxygen?", "8"),
-               ("Who discovered oxygen in Wiltshire?", "Joseph Priestley")],
+    "Normans": [("In what country is Normandy located?", "France"), ("What was the Norman religion?", "Catholic")],
+    "Oxygen": [
+        ("What is the atomic number of oxygen?", "8"),
+        ("Who discovered oxygen in Wiltshire?", "Joseph Priestley"),
+    ],
 }
 
 
 def write_squad(path):
     data = []
     for title, paragraphs in PARAGRAPHS.items():
-        data.append({"title": title, "paragraphs": [
-            {"context": p, "qas": [{"id": f"{title}{i}{j}", "question": q, "answers": [{"text": a}]}
-                                   for j, (q, a) in enumerate(QUESTIONS[title]) if a in p]}
-            for i, p in enumerate(paragraphs)]})
+        data.append(
+            {
+                "title": title,
+                "paragraphs": [
+                    {
+                        "context": p,
+                        "qas": [
+                            {"id": f"{title}{i}{j}", "question": q, "answers": [{"text": a}]}
+                            for j, (q, a) in enumerate(QUESTIONS[title])
+                            if a in p
+                        ],
+                    }
+                    for i, p in enumerate(paragraphs)
+                ],
+            }
+        )
     path.write_text(json.dumps({"version": "1.1", "data": data}))
 
 
@@ -43,7 +56,10 @@ def test_loader_makes_one_article_per_title_with_its_questions(tmp_path):
     assert [d.title for d in drafts] == ["Normans", "Oxygen"]
     assert PARAGRAPHS["Oxygen"][1] in drafts[1].body
     assert [(q.question, q.answers, q.article_index) for q in questions][-1] == (
-        "Who discovered oxygen in Wiltshire?", ("Joseph Priestley",), 1)
+        "Who discovered oxygen in Wiltshire?",
+        ("Joseph Priestley",),
+        1,
+    )
 
 
 def test_answer_counts_only_inside_a_chunk_of_the_right_article():
