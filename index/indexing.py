@@ -114,10 +114,13 @@ class Indexer:
         """Embed in batches and store each batch at once, so an interrupted run keeps its progress."""
         for offset in range(0, len(todo), EMBED_BATCH):
             batch = todo[offset : offset + EMBED_BATCH]
-            vectors = embedder.encode_passages([text for _, text in batch])
-            self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)])
+            within = None
             if progress:
-                progress("embedding", offset + len(batch), len(todo))
+                def within(done: int, _total: int, offset: int = offset) -> None:
+                    progress("embedding", offset + done, len(todo))
+
+            vectors = embedder.encode_passages([text for _, text in batch], progress=within)
+            self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)])
 
     def _max_generation(self) -> int:
         gens = self.store.generations()

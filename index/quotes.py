@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -48,6 +49,8 @@ class QuoteWeights:
     retrieval: float = 0.3
     # A neighbouring sentence whose score is at least this share of the best one is merged into the quote.
     merge_ratio: float = 0.8
+    # Added to sentences of an article from an outlet the question names.
+    named: float = 0.3
 
 
 DEFAULT_WEIGHTS = QuoteWeights()
@@ -59,6 +62,7 @@ MAX_QUOTE_CHARS = 420  # merged quotes stay under this length
 LONG_SENTENCE_CHARS = 420  # a longer sentence is trimmed to its best clauses
 TRIMMED_CHARS = 280  # target length of a trimmed sentence
 
+NAMED_CANDIDATES = 4  # extra sentences embedded per outlet the question names
 MIN_FACET_TERMS = 3  # a part of a question needs this many content words to be looked for on its own
 _FACET_BREAK = re.compile(
     r",\s*(?:and|while|but|whereas)\s+|\s+(?:while|whereas)\s+|;\s+|,\s+(?=as reported by|according to)"
@@ -114,6 +118,8 @@ def _score(
     embedder: QueryEncoder,
     weights: QuoteWeights,
     article_bonus: Mapping[str, float] | None,
+    named: Mapping[str, int] | None = None,
+    facets: Sequence[str] | None = None,
 ) -> list[ScoredSentence]:
     spans = _candidate_spans(hits[:MAX_HITS], sentences)
     if not spans:
@@ -125,12 +131,16 @@ def _score(
     overlaps = [sum(w for t, w in term_weights.items() if t in st) / total for st in sentence_terms]
 
     # Embed only the most promising sentences: by overlap, then retrieval rank.
-    order = sorted(range(len(spans)), key=lambda i: (-overlaps[i], spans[i][3], spans[i][1]))[:MAX_CANDIDATES]
+    ranked = sorted(range(len(spans)), key=lambda i: (-overlaps[i], spans[i][3], spans[i][1]))
+    order = ranked[:MAX_CANDIDATES]
+    for position in sorted(set((named or {}).values())):  # each outlet the question names gets its own candidates
+        group = [i for i in ranked if (named or {}).get(spans[i][0]) == position]
+        order += [i for i in group[:NAMED_CANDIDATES] if i not in order]
     texts = [bodies[spans[i][0]][spans[i][1] : spans[i][2]] for i in order]
     q_vec = np.asarray(embedder.encode_query(question), dtype=np.float32)
     s_vecs = np.asarray(embedder.encode_passages(texts), dtype=np.float32)
     sims = s_vecs @ q_vec
-    facets = question_facets(question)
+    facets = question_facets(question) if facets is None else facets
     facet_sims = [s_vecs @ np.asarray(embedder.encode_query(f), dtype=np.float32) for f in facets]
     facet_overlaps = []
     for facet in facets:
@@ -169,7 +179,12 @@ def rank_quotes(
 ) -> list[RankedQuote]:
     """The best quotes with the signals behind them, best first (see ``select_quotes``)."""
     sentences = _article_sentences(hits[:MAX_HITS], bodies)
-    scored = _score(question, hits, bodies, sentences, embedder, weights, article_bonus)
+    named = named_articles(question, hits[:MAX_HITS])
+    bonus = dict(article_bonus or {})
+    for article_id in named:
+        bonus[article_id] = bonus.get(article_id, 0.0) + weights.named
+    facets = outlet_facets(question, named) or question_facets(question)
+    scored = _score(question, hits, bodies, sentences, embedder, weights, bonus, named, facets)
     by_start = {(s.article_id, s.start): s for s in scored}
     hit_of = {}
     for hit in hits:
@@ -179,7 +194,7 @@ def rank_quotes(
     chosen: list[RankedQuote] = []
     taken: dict[str, list[tuple[int, int]]] = {}
     shown: set[str] = set()
-    for sentence in _facet_order(scored):
+    for sentence in _pick_order(scored, named, facets, question):
         if len(chosen) >= max_quotes:
             break
         article_id = sentence.article_id
@@ -221,6 +236,77 @@ def question_facets(question: str) -> list[str]:
     """The parts of a many-part question ("Does A report X, while B says Y?"), or none for a simple one."""
     parts = [p for p in _FACET_BREAK.split(question) if p and len(content_terms(p)) >= MIN_FACET_TERMS]
     return parts if len(parts) > 1 else []
+
+
+def named_articles(question: str, hits: Sequence[Hit]) -> dict[str, int]:
+    """Articles whose outlet the question names ("the TechCrunch article ..."): id -> where the name appears.
+
+    An outlet is matched by its full name or the part before a `` | `` or `` - `` tagline
+    ("Cnbc | World Business News Leader" is named by "CNBC"); when the question also gives a
+    publication date ("published on October 1, 2023"), only that outlet's articles of that date count.
+    """
+    lowered = question.lower()
+    found: dict[str, int] = {}
+    for hit in hits:
+        if not hit.source or hit.article_id in found:
+            continue
+        names = {hit.source, re.split(r"\s+[|-]\s+", hit.source)[0]}
+        positions = [
+            m.start()
+            for name in names
+            if len(name) > 2
+            for m in re.finditer(rf"\b{re.escape(name)}\b", question, re.IGNORECASE)
+            if m.group()[0].isupper()  # "The Age", not "the age"
+        ]
+        if positions:
+            found[hit.article_id] = min(positions)
+    dated = {a: p for a, p in found.items() if _date_named(lowered, next(h for h in hits if h.article_id == a))}
+    if dated:
+        sources_dated = {next(h.source for h in hits if h.article_id == a) for a in dated}
+        found = {a: p for a, p in found.items() if a in dated or _source_of(hits, a) not in sources_dated}
+    return found
+
+
+def _source_of(hits: Sequence[Hit], article_id: str) -> str | None:
+    return next(h.source for h in hits if h.article_id == article_id)
+
+
+def _date_named(lowered_question: str, hit: Hit) -> bool:
+    """Whether the question names the hit's publication day ("October 1, 2023")."""
+    if not hit.published_at or len(hit.published_at) < 10:
+        return False
+    try:
+        day = datetime.fromisoformat(hit.published_at[:10])
+    except ValueError:
+        return False
+    return f"{day:%B} {day.day}, {day.year}".lower() in lowered_question
+
+
+def outlet_facets(question: str, named: Mapping[str, int]) -> list[str]:
+    """A question naming two or more outlets cut before each later name: one part per outlet."""
+    cuts = sorted(set(named.values()))
+    if len(cuts) < 2:
+        return []
+    bounds = [0, *cuts[1:], len(question)]
+    return [question[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _pick_order(
+    scored: Sequence[ScoredSentence], named: Mapping[str, int], facets: Sequence[str], question: str
+) -> list[ScoredSentence]:
+    """Candidates in the order they are considered: the overall best, each part's best (from the outlet that part
+    names, if any), then the rest by score."""
+    if not scored:
+        return []
+    picks = [scored[0]]
+    starts = [question.find(f) for f in facets]
+    for f, start in enumerate(starts):
+        end = start + len(facets[f])
+        pool = [s for s in scored if start <= named.get(s.article_id, -1) < end] or list(scored)
+        best = max(pool, key=lambda s: s.facet_scores[f])
+        if best not in picks:
+            picks.append(best)
+    return picks + [s for s in scored if s not in picks]
 
 
 def _facet_order(scored: Sequence[ScoredSentence]) -> list[ScoredSentence]:
