@@ -18,6 +18,8 @@ import numpy as np
 import Stemmer
 
 logger = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG at import, which would print "Building index from tokens" on every start.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Words are runs of letters/digits; an apostrophe inside a word ("Altman's", "don't") splits it.
 _WORD = re.compile(r"[^\W_]+")
