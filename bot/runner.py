@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -73,3 +74,5 @@ def run_bot(engine: Any, settings: Settings) -> None:
         log.info("Stopped")
     except discord.LoginFailure as exc:
         raise ConfigError("Discord refused the token: check DISCORD_TOKEN.") from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise ConfigError(f"Could not reach Discord ({settings.discord_api_base}, {settings.discord_gateway_url}): {exc}.") from exc

@@ -93,11 +93,14 @@ def _choice(*allowed: str) -> Callable[[str, object], object]:
     return parse
 
 
-def _url(name: str, raw: object) -> str:
-    value = str(raw).strip().rstrip("/")
-    if not value.startswith(("http://", "https://", "ws://", "wss://")):
-        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, not {raw!r}.")
-    return value
+def _url(schemes: tuple[str, ...], *, strip_slash: bool) -> Callable[[str, object], object]:
+    def parse(name: str, raw: object) -> str:
+        value = str(raw).strip()
+        if not value.startswith(schemes):
+            raise ConfigError(f"{name} must be a URL starting with {' or '.join(schemes)}, not {raw!r}.")
+        return value.rstrip("/") if strip_slash else value
+
+    return parse
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -121,8 +124,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("thread_followups", "ARCHIVIST_THREAD_FOLLOWUPS", _flag, True, "Offer the 'Follow up' button that opens a thread whose messages are follow-up questions."),
     Setting("guild_allowlist", "ARCHIVIST_GUILD_ALLOWLIST", _id_list, (), "Comma-separated server ids the bot serves; empty serves every server."),
     Setting("progress_interval_seconds", "ARCHIVIST_PROGRESS_INTERVAL_SECONDS", _number(float, 0), 2.0, "Minimum seconds between two edits of a re-index progress message."),
-    Setting("discord_api_base", "ARCHIVIST_DISCORD_API_BASE", _url, REAL_DISCORD_API, "Discord REST base URL (for REST proxies and tests)."),
-    Setting("discord_gateway_url", "ARCHIVIST_DISCORD_GATEWAY_URL", _url, REAL_DISCORD_GATEWAY, "Discord gateway URL (for proxies and tests)."),
+    Setting("discord_api_base", "ARCHIVIST_DISCORD_API_BASE", _url(("http://", "https://"), strip_slash=True), REAL_DISCORD_API, "Discord REST base URL (for REST proxies and tests)."),
+    Setting("discord_gateway_url", "ARCHIVIST_DISCORD_GATEWAY_URL", _url(("ws://", "wss://"), strip_slash=False), REAL_DISCORD_GATEWAY, "Discord gateway URL (for proxies and tests)."),
     Setting("log_level", "ARCHIVIST_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO", "Log level of the bot; discord.py's own logs stay at INFO or above (its DEBUG logs carry tokens)."),
 )
 

@@ -1,0 +1,45 @@
+"""`archivist run` as a process: the real CLI, configured only by environment, against the fake Discord."""
+
+import asyncio
+import os
+import sys
+
+from tests.bot.fake_discord import FakeDiscord, message_text
+from tests.conftest import ROOT
+
+RUN = "from bot.cli import main; main()"
+
+
+async def test_archivist_run_connects_syncs_and_answers_like_against_discord(built_home, model_cache, tmp_path):
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    fake = FakeDiscord()
+    await fake.start()
+    env = {
+        **os.environ,
+        "DISCORD_TOKEN": "process-token-never-logged",
+        "ARCHIVIST_HOME": str(home),
+        "ARCHIVIST_MODEL_CACHE": str(model_cache),
+        "ARCHIVIST_DISCORD_API_BASE": fake.api_base,
+        "ARCHIVIST_DISCORD_GATEWAY_URL": fake.gateway_url,
+        "ARCHIVIST_COOLDOWN_SECONDS": "0",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RUN, "run", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await fake.wait_connected(timeout=60)
+        await fake.wait_until(lambda: fake.commands, timeout=30)
+        log = await fake.slash("ask", {"question": "What does NATO's article 5 say?"})
+        (reply,) = await fake.wait_until(log.replies, timeout=60)
+        assert log.first_ack < 1.0
+        assert "article 5" in message_text(reply)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        output, _ = await proc.communicate()
+        await fake.stop()
+    assert b"process-token-never-logged" not in output and log.token.encode() not in output
