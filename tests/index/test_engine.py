@@ -91,15 +91,7 @@ def test_a_truncated_index_file_is_detected_and_recovered(engine):
     fresh.close()
 
 
-INDEX_SCRIPT = """
-import sys
-from pathlib import Path
-from index.engine import Engine
-from index.settings import Settings
-engine = Engine(Settings(home=Path(sys.argv[1]), model_cache=Path(sys.argv[2])))
-engine.ingest([sys.argv[3]])
-engine.reindex()
-"""
+ARCHIVIST = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 @pytest.mark.slow
@@ -109,18 +101,21 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
     corpus = small_corpus(datasets, tmp_path / "corpus", articles=30)
     extra = tmp_path / "corpus-extra"
     embedder = Engine(Settings(home=built_home, model_cache=model_cache)).embedder
+    env = {**os.environ, "ARCHIVIST_HOME": str(home), "ARCHIVIST_MODEL_CACHE": str(model_cache)}
+    subprocess.run([*ARCHIVIST, "ingest", str(corpus)], env=env, check=True, capture_output=True)
+    killed = 0
     for run in range(20):
-        # Alternate between growing the archive and re-indexing it, so kills land in every phase.
+        # A full re-index re-embeds everything, so kills land in embedding, building and writing; every
+        # fourth run grows the archive first.
         if run % 4 == 3:
-            (extra / f"{run}.txt").parent.mkdir(exist_ok=True)
+            extra.mkdir(exist_ok=True)
             (extra / f"{run}.txt").write_text(f"Note {run}\n\nA new story number {run} about harbour cranes.", encoding="utf-8")
-        proc = subprocess.Popen(
-            [sys.executable, "-c", INDEX_SCRIPT, str(home), str(model_cache), str(corpus if run % 4 != 3 else extra)],
-            cwd=os.getcwd(),
-        )
+            subprocess.run([*ARCHIVIST, "ingest", str(extra)], env=env, check=True, capture_output=True)
+        proc = subprocess.Popen([*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.5, 6.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
+            killed += 1
         proc.wait()
         if not (home / "archive.db").exists():
             continue
@@ -131,3 +126,4 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
             stats = engine.stats()
             assert stats.vectors == stats.chunks, f"run {run}: the index agrees with the database"
         engine.close()
+    assert killed >= 15, f"only {killed} of 20 runs were killed before they finished"

@@ -2,7 +2,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.models import Hit
-from index.quotes import MAX_CANDIDATES, display_text, rank_quotes, select_quotes
+from index.quotes import MAX_CANDIDATES, display_text, named_articles, rank_quotes, select_quotes
 from tests.index.fake_embedding import BagOfWordsEmbedder
 
 GM = (
@@ -173,3 +173,34 @@ def test_a_many_part_question_gets_a_quote_for_each_part():
     )
     quotes = select_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder(), max_quotes=2)
     assert {q.article_id for q in quotes} == {"boxing", "crypto"}
+
+
+def outlet_hit(article_id: str, body: str, source: str, published_at: str, score: float) -> Hit:
+    return Hit(1, article_id, article_id, None, source, None, None, published_at, body, 0, len(body), score)
+
+
+def test_outlets_named_in_the_question_are_recognised_with_their_dates():
+    hits = [
+        outlet_hit("tc-oct1", "x", "TechCrunch", "2023-10-01T10:00:00+00:00", 3.0),
+        outlet_hit("tc-oct7", "x", "TechCrunch", "2023-10-07T10:00:00+00:00", 2.0),
+        outlet_hit("cnbc", "x", "Cnbc | World Business News Leader", "2023-10-02", 1.5),
+        outlet_hit("age", "x", "The Age", "2023-10-03", 1.0),
+    ]
+    question = "Did the TechCrunch report published on October 7, 2023 agree with CNBC about the age of the founder?"
+    named = named_articles(question, hits)
+    assert set(named) == {"tc-oct7", "cnbc"}  # the other TechCrunch date is excluded, "the age" is no outlet
+    assert named["tc-oct7"] < named["cnbc"]
+
+
+def test_a_quote_from_the_named_outlet_is_preferred_to_a_similar_one_elsewhere():
+    bodies = {
+        "wire": "Ohtani signed a record contract with the Dodgers worth 700 million dollars.",
+        "sn": "The Dodgers gave Ohtani a contract of 700 million dollars, the largest ever.",
+    }
+    hits = [
+        outlet_hit("wire", bodies["wire"], "Wire Service", "2023-12-10", 3.0),
+        outlet_hit("sn", bodies["sn"], "Sporting News", "2023-12-10", 2.0),
+    ]
+    question = "What does the Sporting News article say about the contract Ohtani signed with the Dodgers?"
+    quotes = select_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder(), max_quotes=1)
+    assert [q.article_id for q in quotes] == ["sn"]
