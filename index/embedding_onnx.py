@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.durable import fsync_folder
 from index.embedding import (
     DEFAULT_BATCH_SIZE,
     DIM,
@@ -165,14 +166,6 @@ def _quantize(source: Path, target: Path) -> None:
     )
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def build_model(folder: Path, kind: str, target: Path) -> None:
     """Export, fuse and (for int8) quantize the model into ``target``, atomically."""
     started = time.perf_counter()
@@ -188,7 +181,7 @@ def build_model(folder: Path, kind: str, target: Path) -> None:
         with open(final, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(final, target)
-    _fsync_dir(target.parent)
+    fsync_folder(target.parent)
     log.info("Built %s in %.1f s", target.name, time.perf_counter() - started)
 
 

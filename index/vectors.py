@@ -24,6 +24,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index.durable import fsync_folder
 from index.errors import IndexUnavailable
 
 logger = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ def write_generation(index: VectorIndex, folder: Path, generation: int) -> Index
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_folder(folder)
+    fsync_folder(folder)
     _remove_old_generations(folder, generation)
     logger.info("wrote vector index generation %d (%d vectors) to %s", generation, index.count, target)
     return IndexFile(
@@ -310,14 +311,6 @@ def _unit_rows(matrix: np.ndarray, *, what: str) -> np.ndarray:
 
 def _pairs(labels: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
     return [(int(label), float(score)) for label, score in zip(labels, scores, strict=True) if label >= 0]
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _remove_temp_files(folder: Path) -> None:
