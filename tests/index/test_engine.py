@@ -103,6 +103,9 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
     embedder = Engine(Settings(home=built_home, model_cache=model_cache)).embedder
     env = {**os.environ, "ARCHIVIST_HOME": str(home), "ARCHIVIST_MODEL_CACHE": str(model_cache)}
     subprocess.run([*ARCHIVIST, "ingest", str(corpus)], env=env, check=True, capture_output=True)
+    started = time.monotonic()
+    subprocess.run([*ARCHIVIST, "index", "--full"], env=env, check=True, capture_output=True)
+    full_run = time.monotonic() - started  # kills are spread over this, whatever the machine's speed
     killed = 0
     for run in range(20):
         # A full re-index re-embeds everything, so kills land in embedding, building and writing; every
@@ -112,7 +115,7 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
             (extra / f"{run}.txt").write_text(f"Note {run}\n\nA new story number {run} about harbour cranes.", encoding="utf-8")
             subprocess.run([*ARCHIVIST, "ingest", str(extra)], env=env, check=True, capture_output=True)
         proc = subprocess.Popen([*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 6.0))
+        time.sleep(rng.uniform(0.05, 0.8) * full_run)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
