@@ -131,6 +131,23 @@ def batches_by_length(lengths: Sequence[int], batch_size: int) -> list[np.ndarra
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def encode_by_length(
+    lengths: Sequence[int],
+    encode_rows: Callable[[np.ndarray], np.ndarray],
+    batch_size: int,
+    progress: Progress | None,
+) -> np.ndarray:
+    """Encode rows in length-sorted batches (little padding) and return them in input order."""
+    out = np.zeros((len(lengths), DIM), dtype=np.float32)
+    done = 0
+    for batch in batches_by_length(lengths, batch_size):
+        out[batch] = encode_rows(batch)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(lengths))
+    return out
+
+
 class TorchEmbedder:
     """sentence-transformers on CPU, in fp32 or with bfloat16 weights."""
 
@@ -169,14 +186,9 @@ class TorchEmbedder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Progress | None = None,
     ) -> np.ndarray:
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        done = 0
-        for batch in batches_by_length([len(t) for t in texts], batch_size):
-            out[batch] = self._encode([texts[i] for i in batch])
-            done += len(batch)
-            if progress is not None:
-                progress(done, len(texts))
-        return out
+        return encode_by_length(
+            [len(t) for t in texts], lambda rows: self._encode([texts[i] for i in rows]), batch_size, progress
+        )
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._encode([text])[0]

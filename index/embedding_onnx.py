@@ -34,7 +34,7 @@ from index.embedding import (
     EmbedderUnavailable,
     Progress,
     WordPieceCounter,
-    batches_by_length,
+    encode_by_length,
     go_offline,
     load_tokenizer,
     model_dir,
@@ -245,15 +245,10 @@ class OnnxEmbedder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Progress | None = None,
     ) -> np.ndarray:
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts))
-        done = 0
-        for batch in batches_by_length([len(e.ids) for e in encodings], batch_size):
-            out[batch] = self._run([encodings[i] for i in batch])
-            done += len(batch)
-            if progress is not None:
-                progress(done, len(texts))
-        return out
+        return encode_by_length(
+            [len(e.ids) for e in encodings], lambda rows: self._run([encodings[i] for i in rows]), batch_size, progress
+        )
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._run([self._tokenizer.encode(text)])[0]
