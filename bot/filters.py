@@ -33,6 +33,6 @@ def filters_from_options(
         source=source.strip() if source and source.strip() else None,
         category=category.strip() if category and category.strip() else None,
     )
-    if filters.after and filters.before and filters.after[:10] > filters.before[:10]:
+    if filters.after and filters.before and filters.after[:10] >= filters.before[:10]:
         raise InvalidOption("“after” must come before “before”.")
     return None if filters == Filters() else filters

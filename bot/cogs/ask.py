@@ -34,7 +34,7 @@ class AskCog(commands.Cog):
     @app_commands.describe(
         question="Your question, in plain words.",
         after="Only articles published on or after this date (YYYY-MM-DD).",
-        before="Only articles published on or before this date (YYYY-MM-DD).",
+        before="Only articles published before this date (YYYY-MM-DD).",
         source="Only articles from this outlet.",
         category="Only articles in this category.",
         only_me="Show the answer only to you.",

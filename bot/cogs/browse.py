@@ -27,7 +27,7 @@ class BrowseCog(commands.Cog):
     @app_commands.describe(
         query="Words or a topic to look for.",
         after="Only articles published on or after this date (YYYY-MM-DD).",
-        before="Only articles published on or before this date (YYYY-MM-DD).",
+        before="Only articles published before this date (YYYY-MM-DD).",
         source="Only articles from this outlet.",
         category="Only articles in this category.",
     )
