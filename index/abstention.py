@@ -1,10 +1,13 @@
 """Whether the archive answers a question: a logistic model over retrieval and quote signals.
 
-The model reads three signals of the best quote found for a question:
+The model reads these signals of the quotes found for a question:
 
-- ``similarity``: cosine between question and the quote's sentence (all-MiniLM-L6-v2),
+- ``evidence``: the answerability model's log-odds that the best quoted sentence answers (``index.quotes``),
+- ``similarity``: cosine between question and that sentence (all-MiniLM-L6-v2),
 - ``overlap``: rarity-weighted share of the question's content words in that sentence,
 - ``coverage``: share of the question's content words found anywhere in the retrieved passages,
+- ``names``: share of the question's names and numbers ("Super Bowl 50", "Broncos") found there,
+- ``retrieval``: the top passage's retrieval score (best-scaled BM25 and MiniLM cosine, fused),
 - ``length``: log(1 + number of the question's content words): a long, detailed question shares
   a smaller part of its words with any one sentence, so the other signals mean something else.
 
@@ -12,15 +15,16 @@ Its constants are not hand-picked: ``scripts/calibrate_abstention.py`` fits them
 regression (balanced classes, L2 penalty) on questions the archive can answer (SQuAD dev
 questions on the SQuAD archive, MultiHop-RAG questions on the MultiHop-RAG archive) and
 questions it cannot (SQuAD questions on the MultiHop-RAG archive and the reverse), fitting on
-60% of the questions and reporting the decision on the other 40%. The threshold on the
-answer probability is chosen on the fitting split as the highest one that abstains on at most
-``MAX_FALSE_ABSTAIN`` of answerable questions. Re-run the script when the embedding model,
-the retriever or quote scoring changes, and paste its output here.
+the fitting split of ``index.evaluation.splits`` and reporting the decision on the held-out
+split. The threshold on the answer probability is chosen on the fitting split as the highest
+one that abstains on at most ``MAX_FALSE_ABSTAIN`` of each set of answerable questions. Re-run the script
+when the embedding model, the retriever or the quote model changes, and paste its output here.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,27 +33,48 @@ from index.models import Hit
 from index.quotes import MAX_HITS, RankedQuote, content_terms
 
 # Fitted by scripts/calibrate_abstention.py (see the module docstring for data and method).
-# Fitted on 1,000 sampled questions per set (hybrid retriever, onnx-int8 embedder), 2026-11-26.
-COEFFICIENTS = {"similarity": 9.7702, "overlap": 4.8588, "coverage": 1.9348, "length": 1.6370}
-INTERCEPT = -11.6335
-THRESHOLD = 0.4119
+# Fitted on the abstention split, 1,500 sampled questions per set (hybrid retriever, onnx-int8 embedder), 2026-11-26.
+COEFFICIENTS = {
+    "evidence": 1.5761,
+    "similarity": 1.5416,
+    "overlap": -0.2354,
+    "coverage": 0.7653,
+    "names": 1.2174,
+    "retrieval": 3.6672,
+    "length": 0.7054,
+}
+INTERCEPT = -3.4169
+THRESHOLD = 0.4194
 MAX_FALSE_ABSTAIN = 0.04
+_NAME_WORD = r"(?:[A-Z][\w'’.&-]*\w|\d[\d,.:]*\d|\d)"
+_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+{_NAME_WORD})*")
+EVIDENCE_CLIP = 12.0  # log-odds beyond this carry no further information
 
 
 @dataclass(frozen=True)
 class AbstentionSignals:
+    evidence: float
     similarity: float
     overlap: float
     coverage: float
+    names: float
+    retrieval: float
     length: float
 
     def as_dict(self) -> dict[str, float]:
-        return {
-            "similarity": self.similarity,
-            "overlap": self.overlap,
-            "coverage": self.coverage,
-            "length": self.length,
-        }
+        return {name: getattr(self, name) for name in COEFFICIENTS}
+
+
+def question_names(question: str) -> list[str]:
+    """The names and numbers a question mentions ("Super Bowl 50", "Broncos"), lower-cased, opening word left out."""
+    names = []
+    for match in _NAME.finditer(question.strip()):
+        words = match.group().split()
+        if match.start() == 0:
+            words = words[1:]
+        if words:
+            names.append(" ".join(words).lower())
+    return names
 
 
 def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -> AbstentionSignals:
@@ -57,13 +82,17 @@ def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -
     terms = set(content_terms(question))
     length = math.log1p(len(terms))
     if not ranked:
-        return AbstentionSignals(0.0, 0.0, 0.0, length)
-    best = ranked[0].sentence
+        return AbstentionSignals(-EVIDENCE_CLIP, 0.0, 0.0, 0.0, 0.0, hits[0].score if hits else 0.0, length)
+    best = max((r.sentence for r in ranked), key=lambda s: s.answerability)
     found: set[str] = set()
     for hit in hits[:MAX_HITS]:
         found.update(tokenize(hit.title + " " + hit.text))
     coverage = len(terms & found) / len(terms) if terms else 0.0
-    return AbstentionSignals(best.similarity, best.overlap, coverage, length)
+    names = question_names(question)
+    passages = " ".join(" ".join((hit.title + " " + hit.text).split()) for hit in hits[:MAX_HITS]).lower()
+    named = sum(1 for name in names if name in passages) / len(names) if names else 1.0
+    evidence = max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, best.answerability))
+    return AbstentionSignals(evidence, best.similarity, best.overlap, coverage, named, hits[0].score, length)
 
 
 def answer_probability(sig: AbstentionSignals) -> float:

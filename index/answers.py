@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 MAX_RELATED = 3
 STALE_AFTER_DAYS = 30  # a "latest news" answer whose newest quote is older than this says so
-RECENCY_BONUS = 0.1  # score added to a quote from the newest retrieved article for a "latest" question
+RECENCY_BONUS = 2.0  # log-odds added to a quote from the newest retrieved article for a "latest" question
 RECENCY_HALF_LIFE_DAYS = 14.0  # ... halving for every this many days it is older than the newest
 
 _LATEST = re.compile(

@@ -19,6 +19,7 @@ import click
 from index import jsonout, textrender
 from index.engine import Engine
 from index.errors import ArchivistError
+from index.evaluation.splits import SPLITS
 from index.ingest import read_nothing
 from index.models import Filters
 from index.settings import SETTINGS, Settings, settings_markdown
@@ -327,13 +328,17 @@ def eval_squad(obj: Context, dataset: Path, limit: int | None, as_json: bool) ->
 @eval_group.command("answers")
 @click.option("--datasets", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASETS, show_default=True, help="Folder holding multihop_rag/ and squad_v1.1_dev/.")
 @click.option("--limit", type=int, help="Sample N questions per population (seeded); default all.")
+@click.option("--split", type=click.Choice(SPLITS), default="held-out", show_default=True, help="Ask the questions no model was fitted on (held-out), those the quote or abstention model was fitted on, or all.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
 @click.pass_obj
-def eval_answers(obj: Context, datasets: Path, limit: int | None, as_json: bool) -> None:
+def eval_answers(obj: Context, datasets: Path, limit: int | None, split: str, as_json: bool) -> None:
     """Quote fidelity, answer-in-quotes, abstention and latency of `ask` on SQuAD and MultiHop-RAG."""
-    from index.evaluation.answers import run_answer_evals
+    from index.evaluation.answers import MemoEncoder, run_answer_evals
 
     embedder, workdir = _eval_embedder(obj)
+    memo = MemoEncoder(embedder)
+    memo_file = MemoEncoder.cache_file(workdir, embedder.name)
+    memo.load(memo_file)
     with user_errors():
         metrics = run_answer_evals(
             datasets / "squad_v1.1_dev" / "dev-v1.1.json",
@@ -341,7 +346,10 @@ def eval_answers(obj: Context, datasets: Path, limit: int | None, as_json: bool)
             embedder=embedder,
             limit=limit,
             cache_dir=workdir,
+            memo=memo,
+            split=split,
         )
+    memo.save(memo_file)
     _metrics_out(metrics, as_json)
     if metrics.fidelity_errors:
         raise click.ClickException(f"{metrics.fidelity_errors} quotes were not verbatim at their offsets.")

@@ -6,27 +6,30 @@ sentence, two or three adjacent sentences of one paragraph, or — for a very lo
 sentence — the run of its clauses that matches the question, shown with an ellipsis
 where text was left out (see ``display_text``).
 
-Each candidate sentence is scored by a weighted sum of three signals: semantic similarity
-of question and sentence (cosine of normalised embeddings), coverage of the question's
-content words by the sentence (weighted by how rare each word is among the candidates),
-and the retrieval rank of the passage it came from. The weights were chosen by grid search
-on 300 SQuAD dev and 300 MultiHop-RAG questions (share whose best sentence holds the gold
-answer / an evidence fact). A many-part question ("Does A say X, while B says Y?") is also
-scored part by part, and each part's best sentence is offered a place among the quotes —
-taken from the articles of the outlet that part names, when it names one. Sentences of an
-article whose outlet the question names ("the Sporting News article ...") get a bonus, and a
-few of them are always embedded. The bonus and the merge ratio were chosen on 500 seeded
-SQuAD dev and 500 MultiHop-RAG questions (named 0.3/0.6/1.0, merge ratio 0.5–0.8, 1.0 = no merge);
-splitting questions at each named outlet and spreading quotes over articles were tried and lost.
+The sentences of the top passages are first narrowed to the ``MAX_CANDIDATES`` that share
+the most (rarity-weighted) words with the question, plus a few from each article whose
+outlet the question names. Each is then described by the features in ``FEATURES`` —
+similarity to the whole question and to its best-matching clause, word overlap, the rank
+and score of its passage, its length and place in the article, whether it holds a number
+or a new name when the question asks for one — and a gradient-boosted tree ensemble
+(``quote_model.json``, evaluated by ``index.trees``) turns them into the probability
+that the sentence holds the answer; a second ensemble over the same features tells the
+abstention decision whether any sentence answers at all (see ``QuoteModels``). Both are
+fitted by ``scripts/fit_quote_model.py`` on the ``quotes`` split of SQuAD dev and
+MultiHop-RAG questions (``index.evaluation.splits``) and measured on the held-out split;
+re-fit them when the embedder, the retriever, the chunking or the features change.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -35,6 +38,9 @@ from index.chunking import Span, split_sentences
 from index.lexical import tokenize
 from index.links import text_fragment_link
 from index.models import Hit, Quote
+from index.trees import TreeEnsemble
+
+MODEL_PATH = Path(__file__).with_name("quote_model.json")
 
 
 class QueryEncoder(Protocol):
@@ -45,33 +51,47 @@ class QueryEncoder(Protocol):
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-@dataclass(frozen=True)
-class QuoteWeights:
-    """How the signals combine into a sentence's score (chosen by grid search on SQuAD + MultiHop-RAG)."""
-
-    similarity: float = 1.0
-    overlap: float = 2.0
-    retrieval: float = 0.3
-    # A neighbouring sentence whose score is at least this share of the best one is merged into the quote.
-    merge_ratio: float = 0.6
-    # Added to sentences of an article from an outlet the question names.
-    named: float = 0.6
-
-
-DEFAULT_WEIGHTS = QuoteWeights()
+FEATURES = (
+    "similarity",  # cosine of question and sentence
+    "overlap",  # rarity-weighted share of the question's content words in the sentence
+    "retrieval",  # 1.0 for a sentence of the top hit, falling by 0.1 per rank
+    "hit_score",  # its passage's retrieval score over the top hit's
+    "named",  # 1.0 when the question names the article's outlet
+    "length",  # log of the sentence's length in characters
+    "position",  # sentence index in the article, capped at 20, over 20
+    "neighbour",  # best similarity of an adjacent candidate sentence
+    "number_asked",  # the question asks how many / when / ... and the sentence holds a digit
+    "name_asked",  # the question asks who / where / which, times the share of new capitalised words
+    "clause_similarity",  # best cosine with one clause of the question
+    "clause_overlap",  # best share of one clause's content words in the sentence
+    "clause_gap",  # best (clause similarity - that clause's best similarity among the candidates)
+    "similarity_gap",  # similarity - best similarity among the candidates
+    "question_terms",  # log(1 + number of the question's content words)
+)
 MAX_HITS = 10  # retrieved passages whose sentences are considered
 RANK_SCALE = 10  # the retrieval signal falls by 1 / RANK_SCALE per rank: 1.0 for the top hit, 0.1 for the tenth
-MAX_CANDIDATES = 16  # sentences embedded per question, picked by word overlap and rank (16 vs 40: same quality)
+MAX_CANDIDATES = 40  # sentences embedded and scored per question, picked by word overlap and rank
+NAMED_CANDIDATES = 4  # extra sentences embedded per outlet the question names
+# Log-odds added to sentences of an article whose outlet the question names: a reader who asks what "the Sporting
+# News article" said expects its words first. Neutral on held-out MultiHop-RAG (top-3 0.821 -> 0.825).
+NAMED_BONUS = 1.0
+MERGE_PROBABILITY = 0.02  # a neighbour at least this likely to answer is merged into the quote
 SHORT_SENTENCE_CHARS = 60  # a best sentence shorter than this takes its neighbour along for context
 MAX_QUOTE_CHARS = 420  # merged quotes stay under this length
 LONG_SENTENCE_CHARS = 420  # a longer sentence is trimmed to its best clauses
 TRIMMED_CHARS = 280  # target length of a trimmed sentence
+POSITION_CAP = 20
 
-NAMED_CANDIDATES = 4  # extra sentences embedded per outlet the question names
-MIN_FACET_TERMS = 3  # a part of a question needs this many content words to be looked for on its own
-_FACET_BREAK = re.compile(
-    r",\s*(?:and|while|but|whereas)\s+|\s+(?:while|whereas)\s+|;\s+|,\s+(?=as reported by|according to)"
+_CLAUSE_BREAK_IN_QUESTION = re.compile(
+    r",\s*|;\s*|\?|\s+(?:and|while|but|whereas|as reported by|according to|as well as)\s+", re.IGNORECASE
 )
+MIN_CLAUSE_TERMS = 2  # a clause of the question needs this many content words to be matched on its own
+_NUMBER_ASKED = re.compile(
+    r"\b(?:how (?:many|much|long|old|far|often)|what (?:year|percentage|percent|age)|when)\b", re.I
+)
+_NAME_ASKED = re.compile(r"\b(?:who|whom|whose|where|which)\b", re.I)
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
+_DIGIT = re.compile(r"\d")
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[—–]\s+|\s+-\s+")
 _SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*$""")
 
@@ -84,9 +104,9 @@ class ScoredSentence:
     rank: int  # position of the best hit containing it, 0 = top
     similarity: float
     overlap: float
-    retrieval: float
-    score: float
-    facet_scores: tuple[float, ...] = ()  # the same score against each part of a many-part question
+    probability: float  # the ranker's probability that the sentence is the one that answers
+    answerability: float  # the answerability model's log-odds that the sentence answers the question at all
+    score: float  # the ranker's log-odds plus any bonus the caller gave the article
 
 
 @dataclass(frozen=True)
@@ -97,9 +117,124 @@ class RankedQuote:
     sentence: ScoredSentence
 
 
+@dataclass(frozen=True)
+class QuoteModels:
+    """The two ensembles of ``quote_model.json``, both over ``FEATURES``.
+
+    ``ranker`` orders a question's candidates (fitted on answerable questions only); ``answerability``
+    says whether a sentence answers at all (fitted with questions asked of the wrong archive as
+    negatives too, so its verdict means the same from question to question; abstention reads it).
+    """
+
+    ranker: TreeEnsemble
+    answerability: TreeEnsemble
+
+
+@cache
+def quote_models() -> QuoteModels:
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    models = QuoteModels(TreeEnsemble.from_dict(data["ranker"]), TreeEnsemble.from_dict(data["answerability"]))
+    if models.ranker.features != FEATURES or models.answerability.features != FEATURES:
+        raise RuntimeError(f"{MODEL_PATH.name} was fitted on other features; re-run scripts/fit_quote_model.py")
+    return models
+
+
 def content_terms(text: str) -> list[str]:
     """The question's content words as stems, duplicates removed, in order."""
     return list(dict.fromkeys(tokenize(text)))
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The sentences considered for one question and their features (rows in ``FEATURES`` order)."""
+
+    spans: tuple[tuple[str, int, int, int], ...]  # (article id, start, end, rank of its best hit)
+    similarity: np.ndarray
+    overlap: np.ndarray
+    features: np.ndarray
+
+
+def candidate_features(
+    question: str, hits: Sequence[Hit], bodies: Mapping[str, str], *, embedder: QueryEncoder
+) -> Candidates:
+    """The candidate sentences of the top hits' passages and the features the quote model reads."""
+    hits = hits[:MAX_HITS]
+    sentences = _article_sentences(hits, bodies)
+    return _candidates(question, hits, bodies, sentences, named_articles(question, hits), embedder)
+
+
+def _candidates(
+    question: str,
+    hits: Sequence[Hit],
+    bodies: Mapping[str, str],
+    sentences: Mapping[str, list[Span]],
+    named: Mapping[str, int],
+    embedder: QueryEncoder,
+) -> Candidates:
+    spans = _candidate_spans(hits, sentences)
+    if not spans:
+        empty = np.zeros(0)
+        return Candidates((), empty, empty, np.zeros((0, len(FEATURES))))
+    terms = content_terms(question)
+    sentence_terms = [set(tokenize(bodies[a][s:e])) for a, s, e, _ in spans]
+    term_weights = _rarity_weights(terms, sentence_terms)
+    total = sum(term_weights.values()) or 1.0
+    overlaps = [sum(w for t, w in term_weights.items() if t in st) / total for st in sentence_terms]
+
+    # Embed only the most promising sentences: by overlap, then retrieval rank; and a few of each named outlet.
+    ranked = sorted(range(len(spans)), key=lambda i: (-overlaps[i], spans[i][3], spans[i][1]))
+    order = ranked[:MAX_CANDIDATES]
+    for position in sorted(set(named.values())):
+        group = [i for i in ranked if named.get(spans[i][0]) == position]
+        order += [i for i in group[:NAMED_CANDIDATES] if i not in order]
+    chosen = [spans[i] for i in order]
+    texts = [bodies[a][s:e] for a, s, e, _ in chosen]
+
+    clauses = question_clauses(question)
+    q_vec = np.asarray(embedder.encode_query(question), dtype=np.float32)
+    # The clauses go along with the sentences in one batch (all-MiniLM-L6-v2 embeds queries and passages alike).
+    vectors = np.asarray(embedder.encode_passages([*texts, *clauses]), dtype=np.float32)
+    s_vecs, c_vecs = vectors[: len(texts)], vectors[len(texts) :]
+    sims = s_vecs @ q_vec
+    overlap = np.array([overlaps[i] for i in order])
+    clause_sets = [set(content_terms(c)) for c in clauses] or [set(terms)]
+    clause_sims = (s_vecs @ c_vecs.T) if clauses else sims[:, None]
+    clause_overlaps = np.array(
+        [[len(ct & sentence_terms[i]) / len(ct) if ct else 0.0 for ct in clause_sets] for i in order]
+    )
+
+    top_score = hits[0].score or 1.0
+    index_of = {(a, sp.start): k for a, spans_ in sentences.items() for k, sp in enumerate(spans_)}
+    sim_of = {(a, s): float(sim) for (a, s, _, _), sim in zip(chosen, sims, strict=True)}
+    asks_number = bool(_NUMBER_ASKED.search(question))
+    asks_name = bool(_NAME_ASKED.search(question))
+    question_names = {w.lower() for w in _CAPITALISED.findall(question)}
+    rows = []
+    for n, (article_id, start, end, rank) in enumerate(chosen):
+        k = index_of[(article_id, start)]
+        article = sentences[article_id]
+        neighbours = [article[j].start for j in (k - 1, k + 1) if 0 <= j < len(article)]
+        new_names = sum(1 for w in _CAPITALISED.findall(texts[n]) if w.lower() not in question_names)
+        rows.append(
+            (
+                float(sims[n]),
+                float(overlap[n]),
+                1.0 - rank / RANK_SCALE,
+                hits[rank].score / top_score,
+                1.0 if article_id in named else 0.0,
+                math.log(max(1, end - start)),
+                min(k, POSITION_CAP) / POSITION_CAP,
+                max((sim_of.get((article_id, j), 0.0) for j in neighbours), default=0.0),
+                1.0 if asks_number and _DIGIT.search(texts[n]) else 0.0,
+                min(new_names, 5) / 5 if asks_name else 0.0,
+                float(clause_sims[n].max()),
+                float(clause_overlaps[n].max()),
+                float((clause_sims[n] - clause_sims.max(axis=0)).max()),
+                float(sims[n] - sims.max()),
+                math.log1p(len(terms)),
+            )
+        )
+    return Candidates(tuple(chosen), sims.astype(float), overlap, np.array(rows, dtype=np.float64))
 
 
 def score_sentences(
@@ -108,11 +243,15 @@ def score_sentences(
     bodies: Mapping[str, str],
     *,
     embedder: QueryEncoder,
-    weights: QuoteWeights = DEFAULT_WEIGHTS,
     article_bonus: Mapping[str, float] | None = None,
 ) -> list[ScoredSentence]:
-    """Every sentence of the top hits' passages with its signals and score, best first."""
-    return _score(question, hits, bodies, _article_sentences(hits[:MAX_HITS], bodies), embedder, weights, article_bonus)
+    """The candidate sentences of the top hits' passages with the model's verdict, best first.
+
+    ``article_bonus`` is added to the log-odds of every sentence of an article (e.g. newer ones).
+    """
+    hits = hits[:MAX_HITS]
+    sentences = _article_sentences(hits, bodies)
+    return _score(question, hits, bodies, sentences, embedder, article_bonus)
 
 
 def _score(
@@ -121,52 +260,32 @@ def _score(
     bodies: Mapping[str, str],
     sentences: Mapping[str, list[Span]],
     embedder: QueryEncoder,
-    weights: QuoteWeights,
     article_bonus: Mapping[str, float] | None,
-    named: Mapping[str, int] | None = None,
-    facets: Sequence[str] | None = None,
 ) -> list[ScoredSentence]:
-    spans = _candidate_spans(hits[:MAX_HITS], sentences)
-    if not spans:
+    named = named_articles(question, hits)
+    candidates = _candidates(question, hits, bodies, sentences, named, embedder)
+    if not candidates.spans:
         return []
-    terms = content_terms(question)
-    sentence_terms = [set(tokenize(bodies[a][s:e])) for a, s, e, _ in spans]
-    term_weights = _rarity_weights(terms, sentence_terms)
-    total = sum(term_weights.values()) or 1.0
-    overlaps = [sum(w for t, w in term_weights.items() if t in st) / total for st in sentence_terms]
-
-    # Embed only the most promising sentences: by overlap, then retrieval rank.
-    ranked = sorted(range(len(spans)), key=lambda i: (-overlaps[i], spans[i][3], spans[i][1]))
-    order = ranked[:MAX_CANDIDATES]
-    for position in sorted(set((named or {}).values())):  # each outlet the question names gets its own candidates
-        group = [i for i in ranked if (named or {}).get(spans[i][0]) == position]
-        order += [i for i in group[:NAMED_CANDIDATES] if i not in order]
-    texts = [bodies[spans[i][0]][spans[i][1] : spans[i][2]] for i in order]
-    q_vec = np.asarray(embedder.encode_query(question), dtype=np.float32)
-    s_vecs = np.asarray(embedder.encode_passages(texts), dtype=np.float32)
-    sims = s_vecs @ q_vec
-    facets = question_facets(question) if facets is None else facets
-    facet_sims = [s_vecs @ np.asarray(embedder.encode_query(f), dtype=np.float32) for f in facets]
-    facet_overlaps = []
-    for facet in facets:
-        fw = {t: term_weights.get(t, 0.0) for t in content_terms(facet)}
-        ftotal = sum(fw.values()) or 1.0
-        facet_overlaps.append([sum(w for t, w in fw.items() if t in sentence_terms[i]) / ftotal for i in order])
-
-    bonus = article_bonus or {}
-    scored = []
-    for n, (i, sim) in enumerate(zip(order, sims, strict=True)):
-        article_id, start, end, rank = spans[i]
-        retrieval = 1.0 - rank / RANK_SCALE
-        extra = weights.retrieval * retrieval + bonus.get(article_id, 0.0)
-        score = weights.similarity * float(sim) + weights.overlap * overlaps[i] + extra
-        per_facet = tuple(
-            weights.similarity * float(fs[n]) + weights.overlap * fo[n] + extra
-            for fs, fo in zip(facet_sims, facet_overlaps, strict=True)
+    models = quote_models()
+    margins = models.ranker.margin(candidates.features)
+    answerability = models.answerability.margin(candidates.features)
+    bonus = dict(article_bonus or {})
+    for article_id in named:
+        bonus[article_id] = bonus.get(article_id, 0.0) + NAMED_BONUS
+    scored = [
+        ScoredSentence(
+            article_id,
+            start,
+            end,
+            rank,
+            float(candidates.similarity[n]),
+            float(candidates.overlap[n]),
+            float(1.0 / (1.0 + math.exp(-margins[n]))),
+            float(answerability[n]),
+            float(margins[n]) + bonus.get(article_id, 0.0),
         )
-        scored.append(
-            ScoredSentence(article_id, start, end, rank, float(sim), overlaps[i], retrieval, score, per_facet)
-        )
+        for n, (article_id, start, end, rank) in enumerate(candidates.spans)
+    ]
     scored.sort(key=lambda s: -s.score)
     return scored
 
@@ -179,17 +298,12 @@ def rank_quotes(
     embedder: QueryEncoder,
     max_quotes: int = 3,
     max_articles: int = 3,
-    weights: QuoteWeights = DEFAULT_WEIGHTS,
     article_bonus: Mapping[str, float] | None = None,
 ) -> list[RankedQuote]:
     """The best quotes with the signals behind them, best first (see ``select_quotes``)."""
-    sentences = _article_sentences(hits[:MAX_HITS], bodies)
-    named = named_articles(question, hits[:MAX_HITS])
-    bonus = dict(article_bonus or {})
-    for article_id in named:
-        bonus[article_id] = bonus.get(article_id, 0.0) + weights.named
-    facets = question_facets(question)
-    scored = _score(question, hits, bodies, sentences, embedder, weights, bonus, named, facets)
+    hits = hits[:MAX_HITS]
+    sentences = _article_sentences(hits, bodies)
+    scored = _score(question, hits, bodies, sentences, embedder, article_bonus)
     by_start = {(s.article_id, s.start): s for s in scored}
     hit_of = {}
     for hit in hits:
@@ -199,24 +313,24 @@ def rank_quotes(
     chosen: list[RankedQuote] = []
     taken: dict[str, list[tuple[int, int]]] = {}
     shown: set[str] = set()
-    for sentence in _pick_order(scored, named, facets, question):
+    for sentence in scored:
         if len(chosen) >= max_quotes:
             break
         article_id = sentence.article_id
         if article_id not in taken and len(taken) >= max_articles:
             continue
         body = bodies[article_id]
-        start, end = _grow(body, sentences[article_id], sentence, by_start, weights.merge_ratio)
-        start, end = _trim(body, start, end, terms)
-        if any(start < e and s < end for s, e in taken.get(article_id, ())):
-            continue
+        start, end = _trim(body, *_grow(body, sentences[article_id], sentence, by_start), terms)
+        if _overlaps(start, end, taken.get(article_id, ())):  # grown into a quote already shown: the sentence alone
+            start, end = _trim(body, sentence.start, sentence.end, terms)
+            if _overlaps(start, end, taken.get(article_id, ())):
+                continue
         key = " ".join(body[start:end].lower().split())
         if key in shown:  # the same sentence syndicated in another article
             continue
         shown.add(key)
         taken.setdefault(article_id, []).append((start, end))
         chosen.append(RankedQuote(_quote(hit_of[article_id], body, start, end, sentence.score), sentence))
-    chosen.sort(key=lambda r: -r.quote.score)
     return chosen
 
 
@@ -237,9 +351,11 @@ def select_quotes(
     return [r.quote for r in ranked]
 
 
-def question_facets(question: str) -> list[str]:
-    """The parts of a many-part question ("Does A report X, while B says Y?"), or none for a simple one."""
-    parts = [p for p in _FACET_BREAK.split(question) if p and len(content_terms(p)) >= MIN_FACET_TERMS]
+def question_clauses(question: str) -> list[str]:
+    """The clauses of a many-part question ("Which company, reported by A, was accused of X and Y?"),
+    or none for a simple one."""
+    parts = [p.strip() for p in _CLAUSE_BREAK_IN_QUESTION.split(question)]
+    parts = [p for p in parts if p and len(content_terms(p)) >= MIN_CLAUSE_TERMS]
     return parts if len(parts) > 1 else []
 
 
@@ -285,24 +401,6 @@ def _date_named(lowered_question: str, hit: Hit) -> bool:
     return f"{day:%B} {day.day}, {day.year}".lower() in lowered_question
 
 
-def _pick_order(
-    scored: Sequence[ScoredSentence], named: Mapping[str, int], facets: Sequence[str], question: str
-) -> list[ScoredSentence]:
-    """Candidates in the order they are considered: the overall best, each part's best (from the outlet that part
-    names, if any), then the rest by score."""
-    if not scored:
-        return []
-    picks = [scored[0]]
-    starts = [question.find(f) for f in facets]
-    for f, start in enumerate(starts):
-        end = start + len(facets[f])
-        pool = [s for s in scored if start <= named.get(s.article_id, -1) < end] or list(scored)
-        best = max(pool, key=lambda s: s.facet_scores[f])
-        if best not in picks:
-            picks.append(best)
-    return picks + [s for s in scored if s not in picks]
-
-
 def display_text(quote: Quote) -> str:
     """The quote as shown between quotation marks: ``…`` marks where a trimmed sentence continues."""
     text = quote.text
@@ -339,9 +437,7 @@ def _rarity_weights(terms: Sequence[str], sentence_terms: Sequence[set[str]]) ->
     return weights
 
 
-def _grow(
-    body: str, sentences: Sequence[Span], best: ScoredSentence, by_start: Mapping, merge_ratio: float
-) -> tuple[int, int]:
+def _grow(body: str, sentences: Sequence[Span], best: ScoredSentence, by_start: Mapping) -> tuple[int, int]:
     """Merge adjacent sentences of the same paragraph that also answer (or that a very short best needs)."""
     index = next(i for i, s in enumerate(sentences) if s.start == best.start)
     lo = hi = index
@@ -353,12 +449,16 @@ def _grow(
         if "\n" in gap:
             continue
         neighbour = by_start.get((best.article_id, sentences[j].start))
-        strong = neighbour is not None and neighbour.score >= merge_ratio * best.score
+        strong = neighbour is not None and neighbour.probability >= MERGE_PROBABILITY
         needed = step == 1 and best.end - best.start < SHORT_SENTENCE_CHARS
         new_lo, new_hi = min(lo, j), max(hi, j)
         if (strong or needed) and sentences[new_hi].end - sentences[new_lo].start <= MAX_QUOTE_CHARS:
             lo, hi = new_lo, new_hi
     return sentences[lo].start, sentences[hi].end
+
+
+def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start < e and s < end for s, e in spans)
 
 
 def _trim(body: str, start: int, end: int, terms: set[str]) -> tuple[int, int]:

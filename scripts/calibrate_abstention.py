@@ -5,10 +5,11 @@ Data (all from the answer evaluations in index/evaluation/answers.py):
   unanswerable = SQuAD questions on the MultiHop-RAG archive + MultiHop-RAG questions on the SQuAD archive
 (MultiHop-RAG null queries are left out: they are about the archive's topics and only reported.)
 
-Method: questions are split 60/40 by a hash of their id. On the 60% split a logistic regression
+Method: questions are split by index/evaluation/splits.py. On the abstention split (questions the quote
+model was not fitted on, so its verdicts are as confident as on new questions) a logistic regression
 over the abstention signals is fitted (Newton's method, classes weighted to equal total weight,
-L2 penalty 1e-3); the threshold on its probability is the lowest that abstains on at most
-MAX_FALSE_ABSTAIN of the split's answerable questions. The 40% split reports the resulting decision.
+L2 penalty 1e-3); the threshold on its probability is the highest that abstains on at most
+MAX_FALSE_ABSTAIN of each answerable set (SQuAD, MultiHop-RAG) of the split. The held-out split reports the resulting decision.
 The constants to paste into index/abstention.py are printed at the end.
 
     .venv/bin/python scripts/calibrate_abstention.py --limit 1000 [--records /tmp/records.json]
@@ -17,7 +18,6 @@ The constants to paste into index/abstention.py are printed at the end.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 from index import abstention  # noqa: E402
 from index.abstention import AbstentionSignals  # noqa: E402
 from index.embedding import DEFAULT_KIND, KINDS, load_embedder  # noqa: E402
-from index.evaluation.answers import Record, metrics_from_records, run_answer_evals  # noqa: E402
+from index.evaluation.answers import MemoEncoder, Record, metrics_from_records, run_answer_evals  # noqa: E402
+from index.evaluation.splits import split_of  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
-FEATURES = ("similarity", "overlap", "coverage", "length")
+FEATURES = tuple(abstention.COEFFICIENTS)
 LABELS = {"squad": 1, "multihop": 1, "squad_on_multihop": 0, "multihop_on_squad": 0}
 L2 = 1e-3
 
@@ -58,11 +59,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = L2, iterations: in
         if np.abs(step).max() < 1e-10:
             break
     return beta[:d], float(beta[d])
-
-
-def in_train(question_id: str, population: str) -> bool:
-    digest = hashlib.sha256(f"{population}:{question_id}".encode()).digest()
-    return digest[0] < 0.6 * 256
 
 
 def features(records: list[Record]) -> np.ndarray:
@@ -94,6 +90,9 @@ def main() -> None:
         from index.evaluation.answers import LexicalRetriever
 
         embedder = load_embedder(args.embedder, args.cache)
+        memo = MemoEncoder(embedder)
+        memo_file = MemoEncoder.cache_file(args.cache, embedder.name)
+        memo.load(memo_file)
         t0 = time.perf_counter()
         metrics = run_answer_evals(
             args.squad,
@@ -103,32 +102,42 @@ def main() -> None:
             cache_dir=args.cache,
             retriever_factory=LexicalRetriever if args.retriever == "lexical" else None,
             retriever_name=args.retriever,
+            memo=memo,
+            split=("abstention", "held-out"),
         )
-        print(f"evaluation ran in {time.perf_counter() - t0:.0f}s; with the current constants:")
+        memo.save(memo_file)
+        print(f"evaluation ran in {time.perf_counter() - t0:.0f}s; with the current constants, all questions:")
         print(json.dumps(metrics.to_dict(), indent=1))
         records = list(metrics.records)
         if args.records:
             args.records.write_text(json.dumps([asdict(r) for r in records]))
 
     usable = [r for r in records if r.population in LABELS]
-    train = [r for r in usable if in_train(r.question_id, r.population)]
-    test = [r for r in usable if not in_train(r.question_id, r.population)]
+    train = [r for r in usable if split_of(r.group) == "abstention"]
+    test = [r for r in usable if split_of(r.group) == "held-out"]
     x, y = features(train), np.array([LABELS[r.population] for r in train], dtype=float)
     coefficients, intercept = fit_logistic(x, y)
     probabilities = 1 / (1 + np.exp(-(x @ coefficients + intercept)))
-    answerable = np.sort(probabilities[y == 1])
-    threshold = float(answerable[int(math.floor(abstention.MAX_FALSE_ABSTAIN * len(answerable)))])
+    # The highest threshold that abstains on at most MAX_FALSE_ABSTAIN of each answerable set.
+    populations = np.array([r.population for r in train])
+    threshold = min(
+        float(np.sort(probabilities[populations == p])[int(abstention.MAX_FALSE_ABSTAIN * (populations == p).sum())])
+        for p in ("squad", "multihop")
+    )
 
     def decide(sig: AbstentionSignals) -> bool:
         z = intercept + sum(c * getattr(sig, f) for c, f in zip(coefficients, FEATURES, strict=True))
         return 1 / (1 + math.exp(-z)) >= threshold
 
-    for name, split in (("fit split (60%)", train), ("held-out split (40%)", test)):
+    for name, split in (("abstention split (fitted on)", train), ("held-out split", test)):
         m = metrics_from_records(split, retriever="", latency=[], decide=decide).to_dict()
         shown = {k: v for k, v in m.items() if k.endswith(("abstain", "in_quotes", "first_quote", "questions"))}
         print(name, json.dumps(shown))
     print("\n# Fitted by scripts/calibrate_abstention.py (see the module docstring for data and method).")
-    print("COEFFICIENTS = {" + ", ".join(f'"{f}": {c:.4f}' for f, c in zip(FEATURES, coefficients, strict=True)) + "}")
+    print("COEFFICIENTS = {")
+    for f, c in zip(FEATURES, coefficients, strict=True):
+        print(f'    "{f}": {c:.4f},')
+    print("}")
     print(f"INTERCEPT = {intercept:.4f}")
     print(f"THRESHOLD = {threshold:.4f}")
 

@@ -17,6 +17,7 @@ engine's hybrid retriever. Sentence vectors are memoised per text within a run
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -33,6 +34,7 @@ from index import abstention
 from index.answers import conclude, deliberate, parse_date
 from index.chunking import chunk_body
 from index.evaluation.retrievers import Encoder, Retriever, build_hybrid
+from index.evaluation.splits import SPLITS, split_of
 from index.lexical import LexicalIndex
 from index.models import Answer, Article, Filters, Hit
 from index.quotes import QueryEncoder
@@ -51,6 +53,10 @@ class SquadQuestion:
     answers: tuple[str, ...]
     article_id: str
 
+    @property
+    def group(self) -> str:
+        return f"squad:{self.article_id}"
+
 
 @dataclass(frozen=True)
 class MultiHopQuestion:
@@ -58,6 +64,11 @@ class MultiHopQuestion:
     question: str
     question_type: str
     facts: tuple[str, ...]
+    evidence_urls: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> str:
+        return f"multihop:{self.evidence_urls[0] if self.evidence_urls else self.id}"
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class Record:
 
     population: str  # squad, squad_on_multihop, multihop, multihop_on_squad, multihop_null
     question_id: str
+    group: str  # the question's split group (index.evaluation.splits)
     signals: abstention.AbstentionSignals
     abstained: bool
     in_quotes: bool  # gold answer / evidence inside the quotes it would show (whether or not it abstained)
@@ -101,25 +113,48 @@ class AnswerMetrics:
 
 
 class MemoEncoder:
-    """Wraps an encoder, remembering each passage's vector so repeated sentences are embedded once."""
+    """Wraps an encoder, remembering each text's vector so repeated sentences are embedded once.
+
+    ``save``/``load`` keep the vectors in a file between runs (keyed by a hash of the text).
+    """
 
     def __init__(self, inner: QueryEncoder) -> None:
         self.inner = inner
         self._vectors: dict[str, np.ndarray] = {}
 
-    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        self._vectors.update(zip(texts, np.asarray(vectors, dtype=np.float32), strict=True))
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
     def encode_query(self, text: str) -> np.ndarray:
-        if text not in self._vectors:
-            self._vectors[text] = np.asarray(self.inner.encode_query(text), dtype=np.float32)
-        return self._vectors[text]
+        key = self._key(text)
+        if key not in self._vectors:
+            self._vectors[key] = np.asarray(self.inner.encode_query(text), dtype=np.float32)
+        return self._vectors[key]
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        keys = [self._key(t) for t in texts]
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._vectors))
         if missing:
-            self.remember(missing, self.inner.encode_passages(missing))
-        return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+            vectors = np.asarray(self.inner.encode_passages(missing), dtype=np.float32)
+            self._vectors.update(zip((self._key(t) for t in missing), vectors, strict=True))
+        return np.stack([self._vectors[k] for k in keys]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    @staticmethod
+    def cache_file(cache_dir: Path, embedder_name: str) -> Path:
+        """Where ``save`` keeps one embedder's sentence vectors in ``cache_dir``."""
+        return Path(cache_dir) / f"sentences-{re.sub(r'[^A-Za-z0-9_.-]+', '-', embedder_name)}.npz"
+
+    def save(self, path: Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self._vectors)
+        matrix = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 384), dtype=np.float32)
+        np.savez(path, keys=np.array(keys, dtype="S40"), vectors=matrix)
+
+    def load(self, path: Path) -> None:
+        if Path(path).exists():
+            with np.load(path) as data:
+                self._vectors.update(zip((k.decode() for k in data["keys"]), data["vectors"], strict=True))
 
 
 # -- datasets ----------------------------------------------------------------------------
@@ -174,7 +209,13 @@ def load_multihop(folder: Path) -> tuple[list[Article], list[MultiHopQuestion]]:
         for i, a in enumerate(corpus)
     ]
     questions = [
-        MultiHopQuestion(f"mh-q{i:04d}", q["query"], q["question_type"], tuple(e["fact"] for e in q["evidence_list"]))
+        MultiHopQuestion(
+            f"mh-q{i:04d}",
+            q["query"],
+            q["question_type"],
+            tuple(e["fact"] for e in q["evidence_list"]),
+            tuple(e["url"] for e in q["evidence_list"] if e.get("url")),
+        )
         for i, q in enumerate(queries)
     ]
     return articles, questions
@@ -270,6 +311,15 @@ def _ask(question: str, retriever: Retriever, bodies: Mapping[str, str], embedde
     return shown, deliberation.signals, decided
 
 
+def of_split(questions: Sequence[SquadQuestion | MultiHopQuestion], split: str | Sequence[str]) -> list:
+    """The questions of a split (``held-out``, ``quotes``, ``abstention``; see ``index.evaluation.splits``), of
+    several, or ``all`` of them."""
+    wanted = {split} if isinstance(split, str) else set(split)
+    if unknown := wanted - set(SPLITS):
+        raise ValueError(f"unknown split {', '.join(sorted(unknown))!r}; expected one of {', '.join(SPLITS)}")
+    return [q for q in questions if "all" in wanted or split_of(q.group) in wanted]
+
+
 def _sample(items: Sequence, limit: int | None, seed: int) -> list:
     if limit is None or limit >= len(items):
         return list(items)
@@ -303,7 +353,7 @@ def evaluate_questions(
         else:
             in_first = in_quotes = False
         yield Record(
-            population, q.id, sig, not answered, in_quotes, in_first, len(texts), fidelity_errors(shown, by_id)
+            population, q.id, q.group, sig, not answered, in_quotes, in_first, len(texts), fidelity_errors(shown, by_id)
         )
 
 
@@ -374,8 +424,12 @@ def run_answer_evals(
     seed: int = 0,
     now: datetime | None = None,
     memo: MemoEncoder | None = None,
+    split: str | Sequence[str] = "held-out",
 ) -> AnswerMetrics:
     """Run every answer evaluation; ``limit`` samples that many questions per set (seeded), ``None`` = all.
+
+    ``split`` says which questions are asked: ``held-out`` (the default: those no model was fitted on),
+    ``quotes``, ``abstention`` (those the two models were fitted on) or ``all`` (see ``index.evaluation.splits``).
 
     The retriever is the engine's hybrid one unless ``retriever_factory`` says otherwise; ``cache_dir``
     keeps its passage vectors between runs. ``now`` defaults to the day after the newest MultiHop-RAG
@@ -393,6 +447,8 @@ def run_answer_evals(
     mh_retriever = factory(mh_articles)
     logger.info("retrievers built in %.1fs", time.perf_counter() - t0)
 
+    squad_questions = of_split(squad_questions, split)
+    mh_questions = of_split(mh_questions, split)
     answerable = [q for q in mh_questions if q.question_type != "null_query"]
     null = [q for q in mh_questions if q.question_type == "null_query"]
     plan = [

@@ -2,7 +2,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.models import Hit
-from index.quotes import MAX_CANDIDATES, display_text, named_articles, rank_quotes, select_quotes
+from index.quotes import (
+    FEATURES,
+    MAX_CANDIDATES,
+    candidate_features,
+    display_text,
+    named_articles,
+    question_clauses,
+    rank_quotes,
+    select_quotes,
+)
 from tests.index.fake_embedding import BagOfWordsEmbedder
 
 GM = (
@@ -204,3 +213,31 @@ def test_a_quote_from_the_named_outlet_is_preferred_to_a_similar_one_elsewhere()
     question = "What does the Sporting News article say about the contract Ohtani signed with the Dodgers?"
     quotes = select_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder(), max_quotes=1)
     assert [q.article_id for q in quotes] == ["sn"]
+
+
+def test_a_many_part_question_is_split_into_clauses_and_a_simple_one_is_not():
+    question = (
+        "Which company, reported by The Verge and TechCrunch, paid billions to be the default search engine "
+        "and faces a class action suit from news publishers?"
+    )
+    assert question_clauses(question) == [  # parts of one content word ("Which company", "TechCrunch") are dropped
+        "reported by The Verge",
+        "paid billions to be the default search engine",
+        "faces a class action suit from news publishers",
+    ]
+    assert question_clauses("Why is GM recalling Cadillac Lyriq SUVs?") == []
+
+
+def test_candidate_features_describe_each_sentence_in_model_order():
+    bodies = {"sn": "Ohtani signed for 700 million dollars. The Dodgers celebrated. Fans cheered loudly."}
+    hits = [outlet_hit("sn", bodies["sn"], "Sporting News", "2023-12-10", 2.0)]
+    question = "How much did Ohtani sign for, according to Sporting News?"
+    cands = candidate_features(question, hits, bodies, embedder=BagOfWordsEmbedder())
+    assert cands.features.shape == (3, len(FEATURES))
+    row = {a[1]: dict(zip(FEATURES, f, strict=True)) for a, f in zip(cands.spans, cands.features, strict=True)}
+    first = row[0]
+    assert first["named"] == 1.0 and first["retrieval"] == 1.0 and first["position"] == 0.0
+    assert first["number_asked"] == 1.0  # "how much" and a sentence with a number
+    assert first["similarity_gap"] == 0.0 and all(r["similarity_gap"] <= 0.0 for r in row.values())
+    assert first["overlap"] > max(r["overlap"] for s, r in row.items() if s != 0)
+    assert row[bodies["sn"].index("The Dodgers")]["number_asked"] == 0.0

@@ -8,12 +8,15 @@ from index.abstention import AbstentionSignals
 from index.evaluation.answers import (
     LexicalRetriever,
     Record,
+    SquadQuestion,
     fidelity_errors,
     load_multihop,
     load_squad,
     metrics_from_records,
+    of_split,
     run_answer_evals,
 )
+from index.evaluation.splits import split_of
 from index.models import Answer, Quote
 from tests.index.fake_embedding import BagOfWordsEmbedder
 
@@ -81,7 +84,12 @@ QUERIES = [
         "query": "Why is GM recalling Cadillac Lyriq SUVs?",
         "answer": "brake software fault",
         "question_type": "inference_query",
-        "evidence_list": [{"fact": "GM is recalling Cadillac Lyriq SUVs over a brake software fault."}],
+        "evidence_list": [
+            {
+                "fact": "GM is recalling Cadillac Lyriq SUVs over a brake software fault.",
+                "url": "https://news.example/gm",
+            }
+        ],
     },
     {
         "query": "What did the central bank do with rates?",
@@ -121,7 +129,7 @@ def test_datasets_load_as_archives(data):
 def test_run_measures_every_population_when_the_engine_always_answers(data, monkeypatch):
     monkeypatch.setattr(abstention, "should_answer", lambda signals: True)
     squad, mh = data
-    m = run_answer_evals(squad, mh, embedder=BagOfWordsEmbedder(), retriever_factory=LexicalRetriever)
+    m = run_answer_evals(squad, mh, embedder=BagOfWordsEmbedder(), retriever_factory=LexicalRetriever, split="all")
     assert m.squad_questions == 3 and m.squad_answer_in_quotes == 1.0 and m.squad_abstain == 0.0
     assert m.multihop_questions == 2 and m.multihop_evidence_in_quotes == 1.0  # white space ignored in facts
     assert m.multihop_null_questions == 1
@@ -132,7 +140,7 @@ def test_run_measures_every_population_when_the_engine_always_answers(data, monk
 def test_abstentions_count_against_answer_rates(data, monkeypatch):
     monkeypatch.setattr(abstention, "should_answer", lambda signals: False)
     squad, mh = data
-    m = run_answer_evals(squad, mh, embedder=BagOfWordsEmbedder(), retriever_factory=LexicalRetriever)
+    m = run_answer_evals(squad, mh, embedder=BagOfWordsEmbedder(), retriever_factory=LexicalRetriever, split="all")
     assert m.squad_abstain == 1.0 and m.squad_answer_in_quotes == 0.0 and m.squad_on_multihop_abstain == 1.0
     assert m.multihop_evidence_in_quotes == 0.0
 
@@ -153,11 +161,30 @@ def test_fidelity_check_catches_altered_text_offsets_and_citations(data):
 
 
 def test_metrics_can_re_decide_from_recorded_signals():
-    sig_hi, sig_lo = AbstentionSignals(0.8, 0.9, 1.0, 1.8), AbstentionSignals(0.1, 0.1, 0.2, 1.8)
+    sig_hi = AbstentionSignals(2.0, 0.8, 0.9, 1.0, 1.0, 0.9, 1.8)
+    sig_lo = AbstentionSignals(-3.0, 0.1, 0.1, 0.2, 0.0, 0.3, 1.8)
     records = [
-        Record("squad", "a", sig_hi, True, True, True, 3, 0),
-        Record("squad", "b", sig_lo, True, False, False, 3, 0),
-        Record("squad_on_multihop", "c", sig_lo, False, False, False, 3, 0),
+        Record("squad", "a", "squad:x", sig_hi, True, True, True, 3, 0),
+        Record("squad", "b", "squad:x", sig_lo, True, False, False, 3, 0),
+        Record("squad_on_multihop", "c", "squad:y", sig_lo, False, False, False, 3, 0),
     ]
     m = metrics_from_records(records, retriever="x", latency=[0.01], decide=lambda s: s.similarity > 0.5)
     assert m.squad_abstain == 0.5 and m.squad_answer_in_quotes == 0.5 and m.squad_on_multihop_abstain == 1.0
+
+
+def test_questions_are_split_by_group_and_the_held_out_split_is_the_default(data):
+    squad, mh = data
+    _, squad_questions = load_squad(squad)
+    _, mh_questions = load_multihop(mh)
+    questions = squad_questions + mh_questions
+    held, quotes, abstaining = (of_split(questions, s) for s in ("held-out", "quotes", "abstention"))
+    assert sorted(q.id for q in held + quotes + abstaining) == sorted(q.id for q in questions)
+    assert len({q.id for q in held + quotes + abstaining}) == len(questions)  # disjoint
+    assert {q.group for q in squad_questions} == {f"squad:{q.article_id}" for q in squad_questions}
+    assert mh_questions[0].group == f"multihop:{QUERIES[0]['evidence_list'][0]['url']}"
+    for group in {q.group for q in questions}:  # a group is never cut in two
+        assert len({split_of(q.group) for q in questions if q.group == group}) == 1
+    m = run_answer_evals(squad, mh, embedder=BagOfWordsEmbedder(), retriever_factory=LexicalRetriever)
+    assert m.squad_questions == sum(1 for q in held if isinstance(q, SquadQuestion))
+    with pytest.raises(ValueError, match="unknown split"):
+        of_split(questions, "train")
