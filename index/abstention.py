@@ -15,39 +15,36 @@ Its constants are not hand-picked: ``scripts/calibrate_abstention.py`` fits them
 regression (balanced classes, L2 penalty) on questions the archive can answer (SQuAD dev
 questions on the SQuAD archive, MultiHop-RAG questions on the MultiHop-RAG archive) and
 questions it cannot (SQuAD questions on the MultiHop-RAG archive and the reverse), fitting on
-the fitting split of ``index.evaluation.splits`` and reporting the decision on the held-out
-split. The threshold on the answer probability is chosen on the fitting split as the highest
-one that abstains on at most ``MAX_FALSE_ABSTAIN`` of each set of answerable questions. Re-run the script
-when the embedding model, the retriever or the quote model changes, and paste its output here.
+the ``abstention`` split of ``index.evaluation.splits`` (questions the quote models were not
+fitted on) and reporting the decision on the held-out split. The threshold on the answer
+probability is the highest that abstains on at most ``MAX_FALSE_ABSTAIN`` of each set of
+answerable questions of the abstention split. Re-run the script when the embedding model, the
+retriever or the quote models change, and paste its output here.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.lexical import tokenize
 from index.models import Hit
-from index.quotes import MAX_HITS, RankedQuote, content_terms
+from index.quotes import RankedQuote, content_terms, passage_support
 
 # Fitted by scripts/calibrate_abstention.py (see the module docstring for data and method).
 # Fitted on the abstention split, 1,500 sampled questions per set (hybrid retriever, onnx-int8 embedder), 2026-11-26.
 COEFFICIENTS = {
-    "evidence": 1.5761,
-    "similarity": 1.5416,
-    "overlap": -0.2354,
-    "coverage": 0.7653,
-    "names": 1.2174,
-    "retrieval": 3.6672,
-    "length": 0.7054,
+    "evidence": 1.3668,
+    "similarity": 0.9181,
+    "overlap": -0.6376,
+    "coverage": 0.6164,
+    "names": 0.0581,
+    "retrieval": 2.8250,
+    "length": 0.1404,
 }
-INTERCEPT = -3.4169
-THRESHOLD = 0.4194
+INTERCEPT = 0.3277
+THRESHOLD = 0.4408
 MAX_FALSE_ABSTAIN = 0.04
-_NAME_WORD = r"(?:[A-Z][\w'’.&-]*\w|\d[\d,.:]*\d|\d)"
-_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+{_NAME_WORD})*")
 EVIDENCE_CLIP = 12.0  # log-odds beyond this carry no further information
 
 
@@ -65,18 +62,6 @@ class AbstentionSignals:
         return {name: getattr(self, name) for name in COEFFICIENTS}
 
 
-def question_names(question: str) -> list[str]:
-    """The names and numbers a question mentions ("Super Bowl 50", "Broncos"), lower-cased, opening word left out."""
-    names = []
-    for match in _NAME.finditer(question.strip()):
-        words = match.group().split()
-        if match.start() == 0:
-            words = words[1:]
-        if words:
-            names.append(" ".join(words).lower())
-    return names
-
-
 def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -> AbstentionSignals:
     """The signals the decision reads; zeros when nothing was retrieved or quoted."""
     terms = set(content_terms(question))
@@ -84,13 +69,7 @@ def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -
     if not ranked:
         return AbstentionSignals(-EVIDENCE_CLIP, 0.0, 0.0, 0.0, 0.0, hits[0].score if hits else 0.0, length)
     best = max((r.sentence for r in ranked), key=lambda s: s.answerability)
-    found: set[str] = set()
-    for hit in hits[:MAX_HITS]:
-        found.update(tokenize(hit.title + " " + hit.text))
-    coverage = len(terms & found) / len(terms) if terms else 0.0
-    names = question_names(question)
-    passages = " ".join(" ".join((hit.title + " " + hit.text).split()) for hit in hits[:MAX_HITS]).lower()
-    named = sum(1 for name in names if name in passages) / len(names) if names else 1.0
+    coverage, named = passage_support(question, hits)
     evidence = max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, best.answerability))
     return AbstentionSignals(evidence, best.similarity, best.overlap, coverage, named, hits[0].score, length)
 

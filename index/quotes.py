@@ -67,6 +67,9 @@ FEATURES = (
     "clause_gap",  # best (clause similarity - that clause's best similarity among the candidates)
     "similarity_gap",  # similarity - best similarity among the candidates
     "question_terms",  # log(1 + number of the question's content words)
+    "coverage",  # share of the question's content words found anywhere in the top passages
+    "names",  # share of the question's names and numbers ("Super Bowl 50") found there
+    "top_score",  # the top passage's retrieval score
 )
 MAX_HITS = 10  # retrieved passages whose sentences are considered
 RANK_SCALE = 10  # the retrieval signal falls by 1 / RANK_SCALE per rank: 1.0 for the top hit, 0.1 for the tenth
@@ -90,6 +93,8 @@ _NUMBER_ASKED = re.compile(
     r"\b(?:how (?:many|much|long|old|far|often)|what (?:year|percentage|percent|age)|when)\b", re.I
 )
 _NAME_ASKED = re.compile(r"\b(?:who|whom|whose|where|which)\b", re.I)
+_NAME_WORD = r"(?:[A-Z][\w'’.&-]*\w|\d[\d,.:]*\d|\d)"
+_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+{_NAME_WORD})*")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"\d")
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[—–]\s+|\s+-\s+")
@@ -204,6 +209,7 @@ def _candidates(
     )
 
     top_score = hits[0].score or 1.0
+    coverage, names = passage_support(question, hits)
     index_of = {(a, sp.start): k for a, spans_ in sentences.items() for k, sp in enumerate(spans_)}
     sim_of = {(a, s): float(sim) for (a, s, _, _), sim in zip(chosen, sims, strict=True)}
     asks_number = bool(_NUMBER_ASKED.search(question))
@@ -232,6 +238,9 @@ def _candidates(
                 float((clause_sims[n] - clause_sims.max(axis=0)).max()),
                 float(sims[n] - sims.max()),
                 math.log1p(len(terms)),
+                coverage,
+                names,
+                hits[0].score,
             )
         )
     return Candidates(tuple(chosen), sims.astype(float), overlap, np.array(rows, dtype=np.float64))
@@ -349,6 +358,31 @@ def select_quotes(
     """
     ranked = rank_quotes(question, hits, bodies, embedder=embedder, max_quotes=max_quotes, max_articles=max_articles)
     return [r.quote for r in ranked]
+
+
+def question_names(question: str) -> list[str]:
+    """The names and numbers a question mentions ("Super Bowl 50", "Broncos"), lower-cased, opening word left out."""
+    names = []
+    for match in _NAME.finditer(question.strip()):
+        words = match.group().split()
+        if match.start() == 0:
+            words = words[1:]
+        if words:
+            names.append(" ".join(words).lower())
+    return names
+
+
+def passage_support(question: str, hits: Sequence[Hit]) -> tuple[float, float]:
+    """How much of the question the top passages mention: the share of its content words, and of its names."""
+    terms = set(content_terms(question))
+    found: set[str] = set()
+    for hit in hits[:MAX_HITS]:
+        found.update(tokenize(hit.title + " " + hit.text))
+    coverage = len(terms & found) / len(terms) if terms else 0.0
+    names = question_names(question)
+    passages = " ".join(" ".join((hit.title + " " + hit.text).split()) for hit in hits[:MAX_HITS]).lower()
+    named = sum(1 for name in names if name in passages) / len(names) if names else 1.0
+    return coverage, named
 
 
 def question_clauses(question: str) -> list[str]:

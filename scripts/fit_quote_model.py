@@ -15,7 +15,7 @@ how often the ranker's top 1 and top 3 sentences hold the answer, next to the ha
 it replaced (similarity + 2 x overlap + 0.3 x rank), and how well the answerability model's best
 margin alone tells unanswerable questions apart.
 
-    .venv/bin/python scripts/fit_quote_model.py --squad-questions 6000 [--rows /tmp/rows.pkl] [--write]
+    .venv/bin/python scripts/fit_quote_model.py [--rows /tmp/rows.pkl] [--write]
 """
 
 from __future__ import annotations
@@ -119,12 +119,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--squad", type=Path, default=DATASETS / "squad_v1.1_dev" / "dev-v1.1.json")
     parser.add_argument("--multihop", type=Path, default=DATASETS / "multihop_rag")
-    parser.add_argument("--squad-questions", type=int, default=4000, help="SQuAD questions sampled (seeded)")
+    parser.add_argument("--squad-questions", type=int, default=6000, help="SQuAD questions sampled (seeded)")
     parser.add_argument("--embedder", choices=KINDS, default=DEFAULT_KIND)
     parser.add_argument("--cache", type=Path, default=ROOT / ".archivist" / "eval-cache")
     parser.add_argument("--candidates", type=int, default=quotes.MAX_CANDIDATES, help="sentences scored per question")
     parser.add_argument(
-        "--unanswerable", type=int, default=2000, help="questions per set also asked of the other archive (negatives)"
+        "--unanswerable", type=int, default=6000, help="questions per set also asked of the other archive (negatives)"
     )
     parser.add_argument("--negative-weight", type=float, default=2.0, help="weight of an unanswerable question")
     parser.add_argument("--rows", type=Path, help="reuse (or save) the labelled candidate rows in this file")

@@ -1,9 +1,9 @@
 import pytest
 
 from index import abstention
-from index.abstention import AbstentionSignals, answer_probability, question_names, should_answer, signals
+from index.abstention import AbstentionSignals, answer_probability, should_answer, signals
 from index.models import Hit
-from index.quotes import rank_quotes
+from index.quotes import question_names, rank_quotes
 from tests.index.fake_embedding import BagOfWordsEmbedder
 
 BODY = "The Lakers beat the Celtics 110-101 on Sunday. LeBron James scored 31 points."
