@@ -1,0 +1,86 @@
+"""How long `ask` takes, warm, on the bundled demo archive: the engine only, no Discord.
+
+    .venv/bin/python scripts/bench_ask.py [--home DIR] [--questions 60] [--rounds 2]
+
+Builds the demo archive (data/) in a temp folder through the real engine (or reuses --home), warms the
+engine with one question, then asks each question once per round: MultiHop-RAG questions whose evidence
+articles are all in the demo slice, plus short questions of the kind people type. Prints p50/p95/max of
+`Engine.ask` next to `Engine.search` (retrieval alone, the baseline measured in the same run) and their
+ratio, so the figure travels between machines of different speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index.engine import Engine
+from index.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+SHORT = [
+    "What did we write about NATO's article 5?",
+    "Why is TikTok under fire over privacy?",
+    "Who won the 1998 FIFA World Cup?",
+    "What happened to Sam Bankman-Fried?",
+    "Why did OpenAI fire Sam Altman?",
+    "What is the latest on interest rates?",
+    "and what did Google say?",
+    "How many bonus bets do new customers get?",
+]
+
+
+def demo_questions(limit: int) -> list[str]:
+    urls = {a["url"] for a in json.loads((ROOT / "data" / "multihop_rag_slice.json").read_text(encoding="utf-8"))}
+    queries = json.loads((DATASETS / "multihop_rag" / "queries_train.json").read_text(encoding="utf-8"))
+    covered = [q["query"] for q in queries if q["evidence_list"] and all(e["url"] in urls for e in q["evidence_list"])]
+    random.Random(0).shuffle(covered)
+    return SHORT + covered[: max(0, limit - len(SHORT))]
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float, float]:
+    ms = np.asarray(seconds) * 1000
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.max())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="archive folder (default: a new temp folder)")
+    parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="archivist-ask-"))
+    engine = Engine(Settings.load(home=home))
+    engine.ingest([ROOT / "data"])
+    engine.reindex()
+    questions = demo_questions(args.questions)
+    engine.ask(questions[0])  # load the model, the index and the quote model
+    asked, searched, abstained = [], [], 0
+    for _ in range(args.rounds):
+        for question in questions:
+            started = time.perf_counter()
+            engine.search(question)
+            searched.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            abstained += engine.ask(question).abstained
+            asked.append(time.perf_counter() - started)
+    engine.close()
+    ask_p = percentiles(asked)
+    search_p = percentiles(searched)
+    print(f"demo archive: {home}; {len(questions)} questions x {args.rounds} rounds, {abstained} abstentions")
+    print("| call | p50 ms | p95 ms | max ms |")
+    print("|---|---|---|---|")
+    print(f"| `Engine.search` (baseline) | {search_p[0]:.1f} | {search_p[1]:.1f} | {search_p[2]:.1f} |")
+    print(f"| `Engine.ask` | {ask_p[0]:.1f} | {ask_p[1]:.1f} | {ask_p[2]:.1f} |")
+    print(f"ask / search at p95: {ask_p[1] / search_p[1]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
