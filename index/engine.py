@@ -20,6 +20,7 @@ from index.embedding import Embedder, load_embedder
 from index.indexing import Indexer, load_records
 from index.ingest import IngestOptions, ingest
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
+from index.quotes import passage_support
 from index.retrieval import HybridRetriever
 from index.settings import Settings
 from index.store import Store
@@ -28,6 +29,7 @@ from index.summary import LLMConfig, summarize
 log = logging.getLogger(__name__)
 
 ANSWER_HITS = 10
+MIN_LOOKUP_COVERAGE = 0.5  # share of a headline lookup's words the found article must contain
 
 
 class Engine:
@@ -113,7 +115,9 @@ class Engine:
         if text.startswith(("http://", "https://")):
             return None
         hits = self.search(text, k=1)
-        return self.store.find_by_id(hits[0].article_id) if hits else None
+        if not hits or passage_support(text, hits)[0] < MIN_LOOKUP_COVERAGE:  # words the archive does not know
+            return None
+        return self.store.find_by_id(hits[0].article_id)
 
     def categories(self) -> list[str]:
         return self.store.distinct("category")

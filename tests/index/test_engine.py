@@ -45,6 +45,8 @@ def test_recent_and_lookup(engine):
     article = newest[0]
     assert engine.find_article(article.url) == article
     assert engine.find_article(article.id) == article
+    assert engine.find_article(article.title) == article  # words of its headline
+    assert engine.find_article("zyxwv quorble flimflam") is None  # nonsense finds nothing, not the closest article
     assert "Sports" in engine.categories() or "sports" in engine.categories()
 
 
