@@ -214,13 +214,13 @@ def _candidates(
     sim_of = {(a, s): float(sim) for (a, s, _, _), sim in zip(chosen, sims, strict=True)}
     asks_number = bool(_NUMBER_ASKED.search(question))
     asks_name = bool(_NAME_ASKED.search(question))
-    question_names = {w.lower() for w in _CAPITALISED.findall(question)}
+    capitalised_in_question = {w.lower() for w in _CAPITALISED.findall(question)}
     rows = []
     for n, (article_id, start, end, rank) in enumerate(chosen):
         k = index_of[(article_id, start)]
         article = sentences[article_id]
         neighbours = [article[j].start for j in (k - 1, k + 1) if 0 <= j < len(article)]
-        new_names = sum(1 for w in _CAPITALISED.findall(texts[n]) if w.lower() not in question_names)
+        new_names = sum(1 for w in _CAPITALISED.findall(texts[n]) if w.lower() not in capitalised_in_question)
         rows.append(
             (
                 float(sims[n]),
@@ -246,23 +246,6 @@ def _candidates(
     return Candidates(tuple(chosen), sims.astype(float), overlap, np.array(rows, dtype=np.float64))
 
 
-def score_sentences(
-    question: str,
-    hits: Sequence[Hit],
-    bodies: Mapping[str, str],
-    *,
-    embedder: QueryEncoder,
-    article_bonus: Mapping[str, float] | None = None,
-) -> list[ScoredSentence]:
-    """The candidate sentences of the top hits' passages with the model's verdict, best first.
-
-    ``article_bonus`` is added to the log-odds of every sentence of an article (e.g. newer ones).
-    """
-    hits = hits[:MAX_HITS]
-    sentences = _article_sentences(hits, bodies)
-    return _score(question, hits, bodies, sentences, embedder, article_bonus)
-
-
 def _score(
     question: str,
     hits: Sequence[Hit],
@@ -271,6 +254,8 @@ def _score(
     embedder: QueryEncoder,
     article_bonus: Mapping[str, float] | None,
 ) -> list[ScoredSentence]:
+    """The candidate sentences with both models' verdicts, best first; ``article_bonus`` (e.g. for newer
+    articles) and ``NAMED_BONUS`` are added to the ranker's log-odds of every sentence of their article."""
     named = named_articles(question, hits)
     candidates = _candidates(question, hits, bodies, sentences, named, embedder)
     if not candidates.spans:
