@@ -22,6 +22,7 @@ from index.ingest import IngestOptions, ingest
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.quotes import passage_support
 from index.retrieval import HybridRetriever
+from index.sentence_cache import SentenceVectorCache
 from index.settings import Settings
 from index.store import Store
 from index.summary import LLMConfig, summarize
@@ -41,6 +42,7 @@ class Engine:
         self.store = Store.in_home(self.home)
         self.indexer = Indexer(self.store, self.home / "index", hnsw_threshold=settings.hnsw_threshold)
         self._embedder = embedder
+        self._sentences: SentenceVectorCache | None = None
         self._retriever: HybridRetriever | None = None
         self._generation: int | None = None
         self._load_lock = threading.RLock()
@@ -60,6 +62,15 @@ class Engine:
                 if self._embedder is None:
                     self._embedder = load_embedder(self.settings.embedder, self.settings.model_cache)
         return self._embedder
+
+    @property
+    def sentence_encoder(self) -> SentenceVectorCache:
+        """The embedder behind a bounded cache of sentence vectors, for choosing quotes."""
+        if self._sentences is None:
+            with self._load_lock:
+                if self._sentences is None:
+                    self._sentences = SentenceVectorCache(self.embedder)
+        return self._sentences
 
     def retriever(self) -> HybridRetriever:
         current = self._retriever
@@ -87,7 +98,7 @@ class Engine:
         query = contextualize(question, history)
         hits = self.search(query, filters=filters, k=ANSWER_HITS)
         bodies = self.store.bodies(h.article_id for h in hits)
-        answer = compose_answer(question, hits, bodies, embedder=self.embedder, now=_now(), history=history)
+        answer = compose_answer(question, hits, bodies, embedder=self.sentence_encoder, now=_now(), history=history)
         if self.settings.llm_base_url and answer.quotes:
             config = LLMConfig(
                 base_url=self.settings.llm_base_url,

@@ -6,7 +6,8 @@ Builds the demo archive (data/) in a temp folder through the real engine (or reu
 engine with one question, then asks each question once per round: MultiHop-RAG questions whose evidence
 articles are all in the demo slice, plus short questions of the kind people type. Prints p50/p95/max of
 `Engine.ask` next to `Engine.search` (retrieval alone, the baseline measured in the same run) and their
-ratio, so the figure travels between machines of different speed.
+ratio, so the figure travels between machines of different speed. The first round embeds every candidate
+sentence; later rounds find them in the engine's sentence-vector cache, as a follow-up in a thread does.
 """
 
 from __future__ import annotations
@@ -62,24 +63,28 @@ def main() -> None:
     engine.reindex()
     questions = demo_questions(args.questions)
     engine.ask(questions[0])  # load the model, the index and the quote model
-    asked, searched, abstained = [], [], 0
+    asked: list[list[float]] = []
+    searched, abstained = [], 0
     for _ in range(args.rounds):
+        asked.append([])
         for question in questions:
             started = time.perf_counter()
             engine.search(question)
             searched.append(time.perf_counter() - started)
             started = time.perf_counter()
             abstained += engine.ask(question).abstained
-            asked.append(time.perf_counter() - started)
+            asked[-1].append(time.perf_counter() - started)
     engine.close()
-    ask_p = percentiles(asked)
     search_p = percentiles(searched)
     print(f"demo archive: {home}; {len(questions)} questions x {args.rounds} rounds, {abstained} abstentions")
     print("| call | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|")
-    print(f"| `Engine.search` (baseline) | {search_p[0]:.1f} | {search_p[1]:.1f} | {search_p[2]:.1f} |")
-    print(f"| `Engine.ask` | {ask_p[0]:.1f} | {ask_p[1]:.1f} | {ask_p[2]:.1f} |")
-    print(f"ask / search at p95: {ask_p[1] / search_p[1]:.1f}x")
+    print(f"| `Engine.search` (baseline, all rounds) | {search_p[0]:.1f} | {search_p[1]:.1f} | {search_p[2]:.1f} |")
+    for n, timings in enumerate(asked, start=1):
+        p = percentiles(timings)
+        label = "first round, sentences embedded" if n == 1 else f"round {n}, sentences cached"
+        print(f"| `Engine.ask`, {label} | {p[0]:.1f} | {p[1]:.1f} | {p[2]:.1f} |")
+    print(f"first-round ask / search at p95: {percentiles(asked[0])[1] / search_p[1]:.1f}x")
 
 
 if __name__ == "__main__":

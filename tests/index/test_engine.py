@@ -37,6 +37,10 @@ def test_ask_quotes_verbatim_with_citations(engine):
     for quote in answer.quotes:
         assert engine.article(quote.article_id).body[quote.start : quote.end] == quote.text
     assert any("article 5" in q.text for q in answer.quotes)
+    cached = len(engine.sentence_encoder)
+    assert cached > 0
+    assert engine.ask("What does NATO's article 5 say?") == answer  # the same answer, its sentences not embedded again
+    assert len(engine.sentence_encoder) == cached
 
 
 def test_recent_and_lookup(engine):

@@ -1,0 +1,44 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from index.sentence_cache import SentenceVectorCache
+from tests.index.fake_embedding import BagOfWordsEmbedder
+
+TEXTS = ["Rates rose again.", "The court ruled.", "Markets fell sharply.", "Banks lent less."]
+
+
+def test_vectors_are_the_embedders_in_the_order_asked_and_each_text_is_embedded_once():
+    inner = BagOfWordsEmbedder()
+    cache = SentenceVectorCache(inner)
+    first = cache.encode_passages([TEXTS[0], TEXTS[1], TEXTS[0]])
+    assert np.array_equal(first, inner.encode_passages([TEXTS[0], TEXTS[1], TEXTS[0]]))
+    inner.passages_encoded = 0
+    again = cache.encode_passages([TEXTS[1], TEXTS[2], TEXTS[0]])
+    assert inner.passages_encoded == 1  # only the new sentence
+    assert np.array_equal(again, BagOfWordsEmbedder().encode_passages([TEXTS[1], TEXTS[2], TEXTS[0]]))
+    assert cache.encode_passages([]).shape == (0, 384)
+
+
+def test_the_least_recently_used_vectors_are_dropped_at_the_bound():
+    inner = BagOfWordsEmbedder()
+    cache = SentenceVectorCache(inner, max_items=2)
+    cache.encode_passages([TEXTS[0], TEXTS[1]])
+    cache.encode_passages([TEXTS[0]])  # TEXTS[1] is now the oldest
+    cache.encode_passages([TEXTS[2]])
+    assert len(cache) == 2
+    inner.passages_encoded = 0
+    cache.encode_passages([TEXTS[0], TEXTS[2]])
+    assert inner.passages_encoded == 0
+    cache.encode_passages([TEXTS[1]])
+    assert inner.passages_encoded == 1
+
+
+def test_threads_sharing_the_cache_get_right_vectors():
+    cache = SentenceVectorCache(BagOfWordsEmbedder(), max_items=3)
+    expected = BagOfWordsEmbedder().encode_passages(TEXTS)
+    batches = [[TEXTS[i % 4], TEXTS[(i + 1) % 4]] for i in range(200)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(cache.encode_passages, batches))
+    for batch, result in zip(batches, results, strict=True):
+        assert np.array_equal(result, np.stack([expected[TEXTS.index(t)] for t in batch]))
