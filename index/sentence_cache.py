@@ -2,12 +2,14 @@
 
 ``Engine.ask`` embeds up to 40 candidate sentences per question, most of its time; the questions of
 one conversation (a Discord thread, `archivist chat`) keep quoting the same few articles. The
-cache holds the most recently used ``max_items`` vectors, keyed by the exact text, and is safe to
-share between the bot's worker threads. Questions themselves are not cached.
+cache holds the most recently used ``max_items`` vectors (all of them when ``None``), keyed by a hash
+of the exact text, and is safe to share between the bot's worker threads. Questions themselves are
+not cached. The evaluations' ``MemoEncoder`` is the same cache, unbounded and saved between runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -19,8 +21,13 @@ from index.quotes import QueryEncoder
 DEFAULT_MAX_ITEMS = 50_000  # about 77 MB of 384-d float32 vectors at most
 
 
+def text_key(text: str) -> str:
+    """The cache key of a text: the hex SHA-1 of its UTF-8 bytes."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 class SentenceVectorCache:
-    def __init__(self, inner: QueryEncoder, max_items: int = DEFAULT_MAX_ITEMS) -> None:
+    def __init__(self, inner: QueryEncoder, max_items: int | None = DEFAULT_MAX_ITEMS) -> None:
         self.inner = inner
         self.max_items = max_items
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -32,19 +39,20 @@ class SentenceVectorCache:
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return self.inner.encode_passages(texts)
+        keys = [text_key(t) for t in texts]
         with self._lock:
-            known = {t: self._vectors[t] for t in texts if t in self._vectors}
-            for text in known:
-                self._vectors.move_to_end(text)
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
+            known = {k: self._vectors[k] for k in keys if k in self._vectors}
+            for key in known:
+                self._vectors.move_to_end(key)
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
         if missing:
-            fresh = np.asarray(self.inner.encode_passages(missing), dtype=np.float32)
+            fresh = np.asarray(self.inner.encode_passages(list(missing.values())), dtype=np.float32)
             known.update(zip(missing, fresh, strict=True))
             with self._lock:
                 self._vectors.update(zip(missing, fresh, strict=True))
-                while len(self._vectors) > self.max_items:
+                while self.max_items is not None and len(self._vectors) > self.max_items:
                     self._vectors.popitem(last=False)
-        return np.stack([known[t] for t in texts])
+        return np.stack([known[k] for k in keys])
 
     def __len__(self) -> int:
         return len(self._vectors)

@@ -48,18 +48,13 @@ PARAMS = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "random_
 
 
 def labelled(question, hits, bodies, memo):
-    """(features, labels, article ids) of one question's candidate sentences."""
+    """(features, labels) of one question's candidate sentences."""
     cands = quotes.candidate_features(question.question, hits, bodies, embedder=memo)
-    texts = [bodies[a][s:e] for a, s, e, _ in cands.spans]
-    if isinstance(question, ev.SquadQuestion):
-        golds = [ev._normalise(a) for a in question.answers]
-        labels = [
-            a == question.article_id and any(g in ev._normalise(t) for g in golds)
-            for (a, _, _, _), t in zip(cands.spans, texts, strict=True)
-        ]
-    else:
-        facts = [ev._squash(f) for f in question.facts]
-        labels = [any(f in ev._squash(t) or ev._squash(t) in f for f in facts) for t in texts]
+    squad = isinstance(question, ev.SquadQuestion)  # a SQuAD answer counts only in its own article
+    labels = [
+        (not squad or a == question.article_id) and ev.holds_gold(question, bodies[a][s:e])
+        for a, s, e, _ in cands.spans
+    ]
     return cands.features, np.array(labels, dtype=bool)
 
 

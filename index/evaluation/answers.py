@@ -17,7 +17,6 @@ engine's hybrid retriever. Sentence vectors are memoised per text within a run
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -38,6 +37,7 @@ from index.evaluation.splits import SPLITS, split_of
 from index.lexical import LexicalIndex
 from index.models import Answer, Article, Filters, Hit
 from index.quotes import QueryEncoder
+from index.sentence_cache import SentenceVectorCache, text_key
 
 logger = logging.getLogger(__name__)
 
@@ -112,33 +112,21 @@ class AnswerMetrics:
         return {k: v for k, v in self.__dict__.items() if k != "records"}
 
 
-class MemoEncoder:
-    """Wraps an encoder, remembering each text's vector so repeated sentences are embedded once.
+class MemoEncoder(SentenceVectorCache):
+    """The sentence-vector cache without a bound, remembering queries too, so repeated texts are embedded once.
 
     ``save``/``load`` keep the vectors in a file between runs (keyed by a hash of the text).
     """
 
     def __init__(self, inner: QueryEncoder) -> None:
-        self.inner = inner
-        self._vectors: dict[str, np.ndarray] = {}
-
-    @staticmethod
-    def _key(text: str) -> str:
-        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+        super().__init__(inner, max_items=None)
+        self._queries: dict[str, np.ndarray] = {}
 
     def encode_query(self, text: str) -> np.ndarray:
-        key = self._key(text)
-        if key not in self._vectors:
-            self._vectors[key] = np.asarray(self.inner.encode_query(text), dtype=np.float32)
-        return self._vectors[key]
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [self._key(t) for t in texts]
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._vectors))
-        if missing:
-            vectors = np.asarray(self.inner.encode_passages(missing), dtype=np.float32)
-            self._vectors.update(zip((self._key(t) for t in missing), vectors, strict=True))
-        return np.stack([self._vectors[k] for k in keys]) if texts else np.zeros((0, 384), dtype=np.float32)
+        key = text_key(text)
+        if key not in self._queries:
+            self._queries[key] = np.asarray(self.inner.encode_query(text), dtype=np.float32)
+        return self._queries[key]
 
     @staticmethod
     def cache_file(cache_dir: Path, embedder_name: str) -> Path:
@@ -287,6 +275,16 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def holds_gold(question: SquadQuestion | MultiHopQuestion, text: str) -> bool:
+    """Whether ``text`` holds the question's gold: a SQuAD answer inside it (case and white space ignored), or a
+    MultiHop-RAG evidence fact overlapping it (white space ignored, containment either way)."""
+    if isinstance(question, SquadQuestion):
+        normalised = _normalise(text)
+        return any(_normalise(a) in normalised for a in question.answers)
+    squashed = _squash(text)
+    return any(f in squashed or squashed in f for f in map(_squash, question.facts))
+
+
 def fidelity_errors(answer: Answer, articles: Mapping[str, Article]) -> int:
     """Quotes whose text is not the stored body at their offsets, or whose citation is not their article's."""
     errors = 0
@@ -341,17 +339,9 @@ def evaluate_questions(
     for q in questions:
         shown, sig, answered = _ask(q.question, retriever, bodies, embedder, now)
         texts = [qt.text for qt in shown.quotes]
-        if isinstance(q, SquadQuestion) and population == "squad":
-            golds = [_normalise(a) for a in q.answers]
-            in_first = bool(texts) and any(g in _normalise(texts[0]) for g in golds)
-            in_quotes = any(g in _normalise(t) for t in texts for g in golds)
-        elif isinstance(q, MultiHopQuestion) and population == "multihop":
-            facts = [_squash(f) for f in q.facts]
-            squashed = [_squash(t) for t in texts]
-            in_first = bool(texts) and any(f in squashed[0] or squashed[0] in f for f in facts)
-            in_quotes = any(f in t or t in f for t in squashed for f in facts)
-        else:
-            in_first = in_quotes = False
+        own_archive = population in ("squad", "multihop")
+        in_first = own_archive and bool(texts) and holds_gold(q, texts[0])
+        in_quotes = own_archive and any(holds_gold(q, t) for t in texts)
         yield Record(
             population, q.id, q.group, sig, not answered, in_quotes, in_first, len(texts), fidelity_errors(shown, by_id)
         )

@@ -42,3 +42,19 @@ def test_threads_sharing_the_cache_get_right_vectors():
         results = list(pool.map(cache.encode_passages, batches))
     for batch, result in zip(batches, results, strict=True):
         assert np.array_equal(result, np.stack([expected[TEXTS.index(t)] for t in batch]))
+
+
+def test_the_evaluations_memo_keeps_every_vector_and_reloads_them_from_its_file(tmp_path):
+    from index.evaluation.answers import MemoEncoder
+
+    inner = BagOfWordsEmbedder()
+    memo = MemoEncoder(inner)
+    vectors = memo.encode_passages(TEXTS)
+    path = MemoEncoder.cache_file(tmp_path, "all-MiniLM-L6-v2/onnx-int8")
+    assert path.name == "sentences-all-MiniLM-L6-v2-onnx-int8.npz"
+    memo.save(path)
+    fresh_inner = BagOfWordsEmbedder()
+    reloaded = MemoEncoder(fresh_inner)
+    reloaded.load(path)
+    assert np.array_equal(reloaded.encode_passages(TEXTS), vectors) and fresh_inner.passages_encoded == 0
+    assert np.array_equal(reloaded.encode_query("Rates rose again?"), inner.encode_query("Rates rose again?"))
