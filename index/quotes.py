@@ -38,7 +38,7 @@ from index.chunking import Span, split_sentences
 from index.lexical import tokenize
 from index.links import text_fragment_link
 from index.models import Hit, Quote
-from index.trees import TreeEnsemble
+from index.trees import ModelFileError, TreeEnsemble
 
 MODEL_PATH = Path(__file__).with_name("quote_model.json")
 
@@ -135,13 +135,22 @@ class QuoteModels:
     answerability: TreeEnsemble
 
 
+def load_quote_models(path: Path) -> QuoteModels:
+    """The two ensembles of a quote model file; ``ModelFileError`` when it is unreadable or fitted on other features."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        models = QuoteModels(TreeEnsemble.from_dict(data["ranker"]), TreeEnsemble.from_dict(data["answerability"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # ModelFileError is a ValueError
+        raise ModelFileError(f"cannot read quote models {path}: {exc}") from exc
+    if models.ranker.features != FEATURES or models.answerability.features != FEATURES:
+        raise ModelFileError(f"{path} was fitted on other features; re-run scripts/fit_quote_model.py")
+    return models
+
+
 @cache
 def quote_models() -> QuoteModels:
-    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
-    models = QuoteModels(TreeEnsemble.from_dict(data["ranker"]), TreeEnsemble.from_dict(data["answerability"]))
-    if models.ranker.features != FEATURES or models.answerability.features != FEATURES:
-        raise RuntimeError(f"{MODEL_PATH.name} was fitted on other features; re-run scripts/fit_quote_model.py")
-    return models
+    """The shipped quote models (``MODEL_PATH``), read once."""
+    return load_quote_models(MODEL_PATH)
 
 
 def content_terms(text: str) -> list[str]:

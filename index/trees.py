@@ -10,10 +10,8 @@ every tree.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -64,13 +62,6 @@ class TreeEnsemble:
             raise ModelFileError("tree model refers to a feature or node that does not exist")
         return cls(features, baseline, feature, threshold, left, right, value, int(data.get("depth", width)))
 
-    @classmethod
-    def load(cls, path: Path) -> TreeEnsemble:
-        try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelFileError(f"cannot read tree model {path}: {exc}") from exc
-
     def margin(self, x: np.ndarray) -> np.ndarray:
         """The ensemble's raw score (log-odds) for each row of ``x`` (columns in ``features`` order)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
@@ -84,9 +75,6 @@ class TreeEnsemble:
             go_left = x[rows, np.maximum(f, 0)] <= self.threshold[trees, node]
             node = np.where(go_left, self.left[trees, node], self.right[trees, node])
         return self.baseline + self.value[trees, node].sum(axis=0)
-
-    def probability(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.margin(x)))
 
 
 def tree_dict(

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from index.quotes import FEATURES, MODEL_PATH, quote_models
+from index.quotes import FEATURES, MODEL_PATH, load_quote_models, quote_models
 from index.trees import ModelFileError, TreeEnsemble, tree_dict
 
 # x0 <= 0.5 ? (x1 <= 2 ? 1.0 : 2.0) : -1.0     and a one-leaf tree worth 0.25
@@ -28,7 +28,6 @@ def test_each_sample_reaches_its_leaf_in_every_tree():
     model = TreeEnsemble.from_dict(STUMPS)
     x = np.array([[0.0, 1.0], [0.5, 2.0], [0.2, 3.0], [0.9, 0.0]])
     assert model.margin(x).tolist() == [1.75, 1.75, 2.75, -0.25]
-    assert model.probability(x[:1])[0] == pytest.approx(1 / (1 + np.exp(-1.75)))
 
 
 def test_a_sample_with_the_wrong_number_of_features_is_refused():
@@ -50,11 +49,17 @@ def test_malformed_models_are_refused_with_a_named_error(broken):
         TreeEnsemble.from_dict(broken)
 
 
-def test_an_unreadable_model_file_is_a_named_error(tmp_path):
+def test_an_unreadable_or_mismatched_quote_model_file_is_a_named_error(tmp_path):
     path = tmp_path / "model.json"
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelFileError, match="cannot read"):
-        TreeEnsemble.load(path)
+        load_quote_models(path)
+    path.write_text(json.dumps({"ranker": STUMPS}), encoding="utf-8")  # no answerability model
+    with pytest.raises(ModelFileError, match="cannot read"):
+        load_quote_models(path)
+    path.write_text(json.dumps({"ranker": STUMPS, "answerability": STUMPS}), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="other features"):
+        load_quote_models(path)
 
 
 @pytest.mark.parametrize("name", ["ranker", "answerability"])
