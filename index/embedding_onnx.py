@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +42,7 @@ from index.embedding import (
 )
 
 if TYPE_CHECKING:
+    import onnxruntime
     from tokenizers import Encoding
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,15 @@ def _version(package: str) -> str:
         return "absent"
 
 
-def cache_key(folder: Path, kind: str) -> str:
-    """A hash of the model files, the export settings and the tool versions that built them."""
+Deltas = Mapping[str, np.ndarray]  # model parameter name -> array added to it before export
+
+
+def cache_key(folder: Path, kind: str, deltas: Deltas | None = None) -> str:
+    """A hash of the model files, any weight deltas, the export settings and the tool versions that built them."""
     digest = hashlib.sha256()
+    for name in sorted(deltas or {}):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(deltas[name], dtype=np.float32).tobytes())
     for name in HASHED_MODEL_FILES:
         digest.update(name.encode())
         with open(folder / name, "rb") as handle:
@@ -83,12 +90,13 @@ def cache_key(folder: Path, kind: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def cached_model_path(cache_dir: Path, kind: str, key: str) -> Path:
-    return cache_dir / f"minilm-{kind}-{key}.onnx"
+def cached_model_path(cache_dir: Path, kind: str, key: str, prefix: str = "minilm") -> Path:
+    return cache_dir / f"{prefix}-{kind}-{key}.onnx"
 
 
-def _export(folder: Path, target: Path) -> None:
-    """Trace the Hugging Face model to ONNX (last hidden state, dynamic batch and length)."""
+def _export(folder: Path, target: Path, deltas: Deltas | None = None) -> None:
+    """Trace the Hugging Face model, ``deltas`` added to its weights, to ONNX (last hidden state, dynamic batch and
+    length)."""
     go_offline()
     try:
         import torch
@@ -110,6 +118,11 @@ def _export(folder: Path, target: Path) -> None:
             return output.last_hidden_state
 
     model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
+    if deltas:
+        parameters = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, delta in deltas.items():
+                parameters[name].add_(torch.from_numpy(np.asarray(delta, dtype=np.float32)))
     ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
     mask = (ids != 0).to(torch.int64)
     dynamic = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
@@ -166,13 +179,14 @@ def _quantize(source: Path, target: Path) -> None:
     )
 
 
-def build_model(folder: Path, kind: str, target: Path) -> None:
-    """Export, fuse and (for int8) quantize the model into ``target``, atomically."""
+def build_model(folder: Path, kind: str, target: Path, deltas: Deltas | None = None) -> None:
+    """Export (with ``deltas`` added to its weights), fuse and (for int8) quantize the model into ``target``,
+    atomically."""
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".onnx-build-") as work:
         exported, fused, quantized = (Path(work) / n for n in ("exported.onnx", "fused.onnx", "int8.onnx"))
-        _export(folder, exported)
+        _export(folder, exported, deltas)
         _fuse(folder, exported, fused)
         final = fused
         if kind == "onnx-int8":
@@ -185,17 +199,44 @@ def build_model(folder: Path, kind: str, target: Path) -> None:
     log.info("Built %s in %.1f s", target.name, time.perf_counter() - started)
 
 
-def ensure_model(cache_dir: Path, kind: str) -> Path:
-    """The cached ONNX model of ``kind``, built first if missing; stale builds are removed."""
+def ensure_model(cache_dir: Path, kind: str, *, prefix: str = "minilm", deltas: Deltas | None = None) -> Path:
+    """The cached ONNX model of ``kind`` (the bundled model, plus ``deltas`` if given, cached under ``prefix``),
+    built first if missing; stale builds are removed."""
     folder = model_dir()
-    path = cached_model_path(cache_dir, kind, cache_key(folder, kind))
+    path = cached_model_path(cache_dir, kind, cache_key(folder, kind, deltas), prefix)
     if not path.exists():
-        log.info("Exporting the embedding model to ONNX (%s), once", kind)
-        build_model(folder, kind, path)
-        for stale in cache_dir.glob(f"minilm-{kind}-*.onnx"):
+        log.info("Exporting %s to ONNX (%s), once", prefix, kind)
+        build_model(folder, kind, path, deltas)
+        for stale in cache_dir.glob(f"{prefix}-{kind}-*.onnx"):
             if stale != path:
                 stale.unlink(missing_ok=True)
     return path
+
+
+def open_session(path: Path, threads: int | None) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime CPU session over ``path`` with ``threads`` intra-op threads (default: all cores)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or 0
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def mean_pooled(session: onnxruntime.InferenceSession, encodings: Sequence[Encoding]) -> np.ndarray:
+    """The model's last hidden state for ``encodings`` (one padded batch), averaged over each row's tokens."""
+    width = max(len(e.ids) for e in encodings)
+    arrays = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUT_NAMES}
+    for row, encoding in enumerate(encodings):
+        n = len(encoding.ids)
+        arrays["input_ids"][row, :n] = encoding.ids
+        arrays["attention_mask"][row, :n] = encoding.attention_mask
+        arrays["token_type_ids"][row, :n] = encoding.type_ids
+    inputs = {i.name for i in session.get_inputs()}
+    hidden = session.run(None, {name: arrays[name] for name in INPUT_NAMES if name in inputs})[0]
+    mask = arrays["attention_mask"][..., None].astype(np.float32)
+    return (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)
 
 
 class OnnxEmbedder:
@@ -206,16 +247,11 @@ class OnnxEmbedder:
 
     def __init__(self, kind: str, cache_dir: Path, *, threads: int | None = None) -> None:
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401 (checked before the export, which needs it too)
         except ImportError as exc:
             raise EmbedderUnavailable(f"Embedder {kind!r} needs onnxruntime, which is not installed.") from exc
         path = ensure_model(cache_dir, kind)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or 0
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._inputs = [i.name for i in self._session.get_inputs()]
+        self._session = open_session(path, threads)
         folder = model_dir()
         self._tokenizer = load_tokenizer(folder, truncate_at=MAX_SEQUENCE)
         self._counter = WordPieceCounter(folder)
@@ -226,17 +262,7 @@ class OnnxEmbedder:
         return self._counter(text)
 
     def _run(self, encodings: Sequence[Encoding]) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
-        arrays = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUT_NAMES}
-        for row, encoding in enumerate(encodings):
-            n = len(encoding.ids)
-            arrays["input_ids"][row, :n] = encoding.ids
-            arrays["attention_mask"][row, :n] = encoding.attention_mask
-            arrays["token_type_ids"][row, :n] = encoding.type_ids
-        hidden = self._session.run(None, {name: arrays[name] for name in self._inputs})[0]
-        mask = arrays["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)
-        return normalise(pooled)
+        return normalise(mean_pooled(self._session, encodings))
 
     def encode_passages(
         self,
