@@ -9,7 +9,9 @@ The model reads these signals of the quotes found for a question:
 - ``names``: share of the question's names and numbers ("Super Bowl 50", "Broncos") found there,
 - ``retrieval``: the top passage's retrieval score (best-scaled BM25 and MiniLM cosine, fused),
 - ``length``: log(1 + number of the question's content words): a long, detailed question shares
-  a smaller part of its words with any one sentence, so the other signals mean something else.
+  a smaller part of its words with any one sentence, so the other signals mean something else,
+- ``verified``: the best log-odds the verifier (``index.verifier``, a cross-encoder that reads the
+  question and the sentence together) gave a quoted sentence; ``NOT_VERIFIED`` when none was read.
 
 Its constants are not hand-picked: ``scripts/calibrate_abstention.py`` fits them by logistic
 regression (balanced classes, L2 penalty) on questions the archive can answer (SQuAD dev
@@ -32,20 +34,23 @@ from index.models import Hit
 from index.quotes import RankedQuote, content_terms, passage_support
 
 # Fitted by scripts/calibrate_abstention.py (see the module docstring for data and method).
-# Fitted on the abstention split, 1,500 sampled questions per set (hybrid retriever, onnx-int8 embedder), 2026-11-26.
+# Fitted on the abstention split, 1,500 sampled questions per set (hybrid retriever, onnx-int8 embedder, verifier),
+# 2026-11-27.
 COEFFICIENTS = {
-    "evidence": 1.3668,
-    "similarity": 0.9181,
-    "overlap": -0.6376,
-    "coverage": 0.6164,
-    "names": 0.0581,
-    "retrieval": 2.8250,
-    "length": 0.1404,
+    "evidence": 1.1820,
+    "similarity": 0.6848,
+    "overlap": -0.8951,
+    "coverage": 0.5143,
+    "names": 0.3744,
+    "retrieval": 2.3612,
+    "length": -0.0055,
+    "verified": 0.8535,
 }
-INTERCEPT = 0.3277
-THRESHOLD = 0.4408
+INTERCEPT = 1.7436
+THRESHOLD = 0.4323
 MAX_FALSE_ABSTAIN = 0.04
 EVIDENCE_CLIP = 12.0  # log-odds beyond this carry no further information
+NOT_VERIFIED = 0.0  # the verified signal when no verifier read the quotes (even odds)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class AbstentionSignals:
     names: float
     retrieval: float
     length: float
+    verified: float = NOT_VERIFIED
 
     def as_dict(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in COEFFICIENTS}
@@ -71,7 +77,9 @@ def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -
     best = max((r.sentence for r in ranked), key=lambda s: s.answerability)
     coverage, named = passage_support(question, hits)
     evidence = max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, best.answerability))
-    return AbstentionSignals(evidence, best.similarity, best.overlap, coverage, named, hits[0].score, length)
+    verdicts = [r.sentence.verified for r in ranked if r.sentence.verified is not None]
+    verified = max(verdicts, default=NOT_VERIFIED)
+    return AbstentionSignals(evidence, best.similarity, best.overlap, coverage, named, hits[0].score, length, verified)
 
 
 def answer_probability(sig: AbstentionSignals) -> float:

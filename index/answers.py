@@ -18,6 +18,7 @@ from index import abstention
 from index.lexical import STOPWORDS
 from index.models import Answer, Hit, RelatedArticle
 from index.quotes import QueryEncoder, RankedQuote, rank_quotes
+from index.verifier import SentenceVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +92,14 @@ def deliberate(
     *,
     embedder: QueryEncoder,
     history: Sequence[str] = (),
+    verifier: SentenceVerifier | None = None,
 ) -> Deliberation:
-    """Rank the quotes for ``question`` and measure the signals the abstention decision reads."""
+    """Rank the quotes for ``question`` and measure the signals the abstention decision reads (``verifier``,
+    if given, re-reads the best sentences with the question; see ``index.verifier``)."""
     query = contextualize(question, history)
     latest = asks_for_latest(query)
     bonus = _recency_bonus(hits) if latest else None
-    ranked = rank_quotes(query, hits, bodies, embedder=embedder, article_bonus=bonus)
+    ranked = rank_quotes(query, hits, bodies, embedder=embedder, article_bonus=bonus, verifier=verifier)
     return Deliberation(query, latest, tuple(ranked), abstention.signals(query, hits, ranked))
 
 
@@ -129,13 +132,14 @@ def compose_answer(
     embedder: QueryEncoder,
     now: datetime | None = None,
     history: Sequence[str] = (),
+    verifier: SentenceVerifier | None = None,
 ) -> Answer:
     """Quotes that answer ``question`` from ``hits`` (their articles' bodies in ``bodies``), or an abstention.
 
     ``hits`` should come from searching ``contextualize(question, history)``; ``now`` is the time
     "latest" and staleness are judged against (default: the current time).
     """
-    deliberation = deliberate(question, hits, bodies, embedder=embedder, history=history)
+    deliberation = deliberate(question, hits, bodies, embedder=embedder, history=history, verifier=verifier)
     answer = abstention.should_answer(deliberation.signals)
     if not answer:
         logger.debug("abstaining on %r: %s", deliberation.query, deliberation.signals)

@@ -334,6 +334,7 @@ def eval_squad(obj: Context, dataset: Path, limit: int | None, as_json: bool) ->
 def eval_answers(obj: Context, datasets: Path, limit: int | None, split: str, as_json: bool) -> None:
     """Quote fidelity, answer-in-quotes, abstention and latency of `ask` on SQuAD and MultiHop-RAG."""
     from index.evaluation.answers import MemoEncoder, run_answer_evals
+    from index.verifier import Verifier
 
     embedder, workdir = _eval_embedder(obj)
     memo = MemoEncoder(embedder)
@@ -348,6 +349,7 @@ def eval_answers(obj: Context, datasets: Path, limit: int | None, split: str, as
             cache_dir=workdir,
             memo=memo,
             split=split,
+            verifier=Verifier(obj.settings.model_cache),
         )
     memo.save(memo_file)
     _metrics_out(metrics, as_json)

@@ -26,6 +26,7 @@ from index.sentence_cache import SentenceVectorCache
 from index.settings import Settings
 from index.store import Store
 from index.summary import LLMConfig, summarize
+from index.verifier import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Engine:
         self.indexer = Indexer(self.store, self.home / "index", hnsw_threshold=settings.hnsw_threshold)
         self._embedder = embedder
         self._sentences: SentenceVectorCache | None = None
+        self._verifier: Verifier | None = None
         self._retriever: HybridRetriever | None = None
         self._generation: int | None = None
         self._load_lock = threading.RLock()
@@ -62,6 +64,15 @@ class Engine:
                 if self._embedder is None:
                     self._embedder = load_embedder(self.settings.embedder, self.settings.model_cache)
         return self._embedder
+
+    @property
+    def verifier(self) -> Verifier:
+        """The cross-encoder that re-reads the best quote candidates with the question (``index.verifier``)."""
+        if self._verifier is None:
+            with self._load_lock:
+                if self._verifier is None:
+                    self._verifier = Verifier(self.settings.model_cache)
+        return self._verifier
 
     @property
     def sentence_encoder(self) -> SentenceVectorCache:
@@ -98,7 +109,15 @@ class Engine:
         query = contextualize(question, history)
         hits = self.search(query, filters=filters, k=ANSWER_HITS)
         bodies = self.store.bodies(h.article_id for h in hits)
-        answer = compose_answer(question, hits, bodies, embedder=self.sentence_encoder, now=_now(), history=history)
+        answer = compose_answer(
+            question,
+            hits,
+            bodies,
+            embedder=self.sentence_encoder,
+            verifier=self.verifier if hits else None,
+            now=_now(),
+            history=history,
+        )
         if self.settings.llm_base_url and answer.quotes:
             config = LLMConfig(
                 base_url=self.settings.llm_base_url,

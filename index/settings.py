@@ -105,7 +105,7 @@ def _url(schemes: tuple[str, ...], *, strip_slash: bool) -> Callable[[str, objec
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", "ARCHIVIST_HOME", _path, None, "Folder holding the archive database and index files (default: the per-user data directory)."),
-    Setting("model_cache", "ARCHIVIST_MODEL_CACHE", _path, None, "Folder for the exported fast model, built once from the bundled model (default: the per-user cache directory)."),
+    Setting("model_cache", "ARCHIVIST_MODEL_CACHE", _path, None, "Folder for the fast ONNX models (embedder and answer verifier), built once from the bundled model (default: the per-user cache directory)."),
     Setting("chunk_tokens", "ARCHIVIST_CHUNK_TOKENS", _number(int, 32), 256, "Largest chunk, in cl100k tokens."),
     Setting("chunk_overlap", "ARCHIVIST_CHUNK_OVERLAP", _number(int, 0), 32, "Tokens of whole sentences shared by consecutive chunks."),
     Setting("max_file_mb", "ARCHIVIST_MAX_FILE_MB", _number(float, 0.001), 20.0, "Input files larger than this are skipped with a reason."),

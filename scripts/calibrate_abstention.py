@@ -36,6 +36,7 @@ from index.abstention import AbstentionSignals  # noqa: E402
 from index.embedding import DEFAULT_KIND, KINDS, load_embedder  # noqa: E402
 from index.evaluation.answers import MemoEncoder, Record, metrics_from_records, run_answer_evals  # noqa: E402
 from index.evaluation.splits import split_of  # noqa: E402
+from index.verifier import Verifier  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 FEATURES = tuple(abstention.COEFFICIENTS)
@@ -113,6 +114,7 @@ def main() -> None:
             retriever_name=args.retriever,
             memo=memo,
             split=("abstention", "held-out"),
+            verifier=Verifier(args.cache),
         )
         memo.save(memo_file)
         print(f"evaluation ran in {time.perf_counter() - t0:.0f}s; with the current constants, all questions:")

@@ -38,6 +38,7 @@ from index.lexical import LexicalIndex
 from index.models import Answer, Article, Filters, Hit
 from index.quotes import QueryEncoder
 from index.sentence_cache import SentenceVectorCache, text_key
+from index.verifier import SentenceVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -301,9 +302,16 @@ def fidelity_errors(answer: Answer, articles: Mapping[str, Article]) -> int:
     return errors
 
 
-def _ask(question: str, retriever: Retriever, bodies: Mapping[str, str], embedder: QueryEncoder, now: datetime):
+def _ask(
+    question: str,
+    retriever: Retriever,
+    bodies: Mapping[str, str],
+    embedder: QueryEncoder,
+    now: datetime,
+    verifier: SentenceVerifier | None,
+):
     hits = retriever.search(question, k=ANSWER_HITS, now=now)
-    deliberation = deliberate(question, hits, bodies, embedder=embedder)
+    deliberation = deliberate(question, hits, bodies, embedder=embedder, verifier=verifier)
     shown = conclude(question, hits, deliberation, answer=True, now=now)
     decided = abstention.should_answer(deliberation.signals) and not shown.abstained
     return shown, deliberation.signals, decided
@@ -332,12 +340,13 @@ def evaluate_questions(
     embedder: QueryEncoder,
     *,
     now: datetime,
+    verifier: SentenceVerifier | None = None,
 ) -> Iterator[Record]:
     """Ask each question of the archive; record signals, the decision and whether the quotes hold the gold."""
     by_id = {a.id: a for a in articles}
     bodies = {a.id: a.body for a in articles}
     for q in questions:
-        shown, sig, answered = _ask(q.question, retriever, bodies, embedder, now)
+        shown, sig, answered = _ask(q.question, retriever, bodies, embedder, now, verifier)
         texts = [qt.text for qt in shown.quotes]
         own_archive = population in ("squad", "multihop")
         in_first = own_archive and bool(texts) and holds_gold(q, texts[0])
@@ -389,15 +398,20 @@ def metrics_from_records(
 
 
 def measure_latency(
-    questions: Sequence[str], retriever: Retriever, bodies: Mapping[str, str], embedder: QueryEncoder, now: datetime
+    questions: Sequence[str],
+    retriever: Retriever,
+    bodies: Mapping[str, str],
+    embedder: QueryEncoder,
+    now: datetime,
+    verifier: SentenceVerifier | None = None,
 ) -> list[float]:
     """Seconds per answer (retrieval + quotes + decision), one question at a time, after one warm-up."""
     if questions:
-        _ask(questions[0], retriever, bodies, embedder, now)
+        _ask(questions[0], retriever, bodies, embedder, now, verifier)
     timings = []
     for question in questions:
         t0 = time.perf_counter()
-        _ask(question, retriever, bodies, embedder, now)
+        _ask(question, retriever, bodies, embedder, now, verifier)
         timings.append(time.perf_counter() - t0)
     return timings
 
@@ -415,6 +429,7 @@ def run_answer_evals(
     now: datetime | None = None,
     memo: MemoEncoder | None = None,
     split: str | Sequence[str] = "held-out",
+    verifier: SentenceVerifier | None = None,
 ) -> AnswerMetrics:
     """Run every answer evaluation; ``limit`` samples that many questions per set (seeded), ``None`` = all.
 
@@ -422,7 +437,8 @@ def run_answer_evals(
     ``quotes``, ``abstention`` (those the two models were fitted on) or ``all`` (see ``index.evaluation.splits``).
 
     The retriever is the engine's hybrid one unless ``retriever_factory`` says otherwise; ``cache_dir``
-    keeps its passage vectors between runs. ``now`` defaults to the day after the newest MultiHop-RAG
+    keeps its passage vectors between runs. ``verifier`` is the one the engine answers with (``index.verifier``);
+    without it, quotes are chosen and abstention decided as when no verifier is loaded. ``now`` defaults to the day after the newest MultiHop-RAG
     article, so that time-aware behaviour is judged as on the day the archive was current.
     """
     factory = retriever_factory or default_retriever_factory(embedder, cache_dir)
@@ -451,10 +467,11 @@ def run_answer_evals(
     records: list[Record] = []
     for population, questions, articles, retriever in plan:
         t0 = time.perf_counter()
-        records.extend(evaluate_questions(population, questions, articles, retriever, memo, now=now))
+        records.extend(evaluate_questions(population, questions, articles, retriever, memo, now=now, verifier=verifier))
         logger.info("%s: %d questions in %.1fs", population, len(questions), time.perf_counter() - t0)
 
     rng = random.Random(seed + 7)
     latency_questions = [q.question for q in rng.sample(answerable, min(LATENCY_QUESTIONS, len(answerable)))]
-    latency = measure_latency(latency_questions, mh_retriever, {a.id: a.body for a in mh_articles}, embedder, now)
+    bodies = {a.id: a.body for a in mh_articles}
+    latency = measure_latency(latency_questions, mh_retriever, bodies, embedder, now, verifier)
     return metrics_from_records(records, retriever=name, latency=latency)

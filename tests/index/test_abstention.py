@@ -29,7 +29,7 @@ def test_an_unrelated_best_quote_abstains():
     )
 
 
-@pytest.mark.parametrize("name", ["evidence", "coverage", "names"])
+@pytest.mark.parametrize("name", ["evidence", "coverage", "names", "verified"])
 def test_stronger_evidence_never_lowers_the_answer_probability(name):
     base = {
         "evidence": -1.0,
@@ -39,6 +39,7 @@ def test_stronger_evidence_never_lowers_the_answer_probability(name):
         "names": 0.5,
         "retrieval": 0.6,
         "length": 1.8,
+        "verified": -1.0,
     }
     weaker = answer_probability(AbstentionSignals(**base))
     stronger = answer_probability(AbstentionSignals(**{**base, name: base[name] + 0.5}))
@@ -91,3 +92,24 @@ def test_no_quotes_give_the_weakest_signals():
     sig = signals("anything", [], [])
     assert sig == AbstentionSignals(-abstention.EVIDENCE_CLIP, 0.0, 0.0, 0.0, 0.0, 0.0, length=0.6931471805599453)
     assert not should_answer(sig)
+
+
+class _Verdicts:
+    """A stand-in verifier with fixed verdicts: the real one is tested in test_verifier.py."""
+
+    def __init__(self, *verdicts: float) -> None:
+        self.verdicts = verdicts
+
+    def verify(self, question, sentences):
+        return [self.verdicts[i % len(self.verdicts)] for i in range(len(sentences))]
+
+
+def test_the_verified_signal_is_the_best_verdict_on_a_quoted_sentence_or_neutral_without_a_verifier():
+    body = BODY.replace(". ", ".\n\n")  # two paragraphs: two quotes
+    hits, bodies = [_hit(body)], {"a": body}
+    question = "Did LeBron James score points against the Celtics?"
+    plain = rank_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder())
+    assert signals(question, hits, plain).verified == abstention.NOT_VERIFIED
+    ranked = rank_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder(), verifier=_Verdicts(-2.0, 1.5))
+    assert sorted(r.sentence.verified for r in ranked) == [-2.0, 1.5]
+    assert signals(question, hits, ranked).verified == 1.5
