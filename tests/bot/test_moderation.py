@@ -74,7 +74,10 @@ async def test_ingest_adds_a_real_article_that_ask_then_quotes(bot, discord_fake
     ((paths,), _) = engine.calls_to("ingest")[0]
     assert paths[0].suffix == ".json" and ".." not in paths[0].name
     assert not paths[0].exists()  # the temporary copy is removed
-    assert any("ingested" in m["content"] for m in discord_fake.channel_messages(AUDIT_CHANNEL_ID))
+    # The audit line is posted beside the reply, not before it: wait for it.
+    await discord_fake.wait_until(
+        lambda: [m for m in discord_fake.channel_messages(AUDIT_CHANNEL_ID) if "ingested" in m["content"]]
+    )
     after = await discord_fake.slash("ask", {"question": MATTEL_QUESTION})
     (answer,) = await discord_fake.wait_until(after.replies, timeout=20)
     assert engine.returned("ask")[1].quotes[0].title == MATTEL_TITLE
