@@ -15,7 +15,6 @@ key that covers the adapter file; scoring then needs onnxruntime and ``tokenizer
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import Protocol
 
 import numpy as np
 
+from index.embedding import EmbedderUnavailable, load_tokenizer, model_dir
+from index.embedding_onnx import ensure_model, mean_pooled, open_session
 from index.trees import ModelFileError
-
-log = logging.getLogger(__name__)
 
 ADAPTER_PATH = Path(__file__).with_name("verifier.npz")
 KIND = "onnx-int8"
@@ -70,9 +69,6 @@ class Verifier:
     """The fitted cross-encoder run by ONNX Runtime on CPU."""
 
     def __init__(self, cache_dir: Path, *, threads: int | None = None, adapter_path: Path = ADAPTER_PATH) -> None:
-        from index.embedding import EmbedderUnavailable, load_tokenizer, model_dir
-        from index.embedding_onnx import ensure_model, open_session
-
         try:
             import onnxruntime  # noqa: F401
         except ImportError as exc:
@@ -84,8 +80,6 @@ class Verifier:
         self._head = (adapter.head_weight, adapter.head_bias)
 
     def verify(self, question: str, sentences: Sequence[str]) -> np.ndarray:
-        from index.embedding_onnx import mean_pooled
-
         if not sentences:
             return np.zeros(0)
         encodings = self._tokenizer.encode_batch([(question, s) for s in sentences])

@@ -438,7 +438,8 @@ def run_answer_evals(
 
     The retriever is the engine's hybrid one unless ``retriever_factory`` says otherwise; ``cache_dir``
     keeps its passage vectors between runs. ``verifier`` is the one the engine answers with (``index.verifier``);
-    without it, quotes are chosen and abstention decided as when no verifier is loaded. ``now`` defaults to the day after the newest MultiHop-RAG
+    without it, quotes are chosen and abstention decided as when no verifier is loaded. ``now`` defaults to the
+    day after the newest MultiHop-RAG
     article, so that time-aware behaviour is judged as on the day the archive was current.
     """
     factory = retriever_factory or default_retriever_factory(embedder, cache_dir)
