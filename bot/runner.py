@@ -75,4 +75,6 @@ def run_bot(engine: Any, settings: Settings) -> None:
     except discord.LoginFailure as exc:
         raise ConfigError("Discord refused the token: check DISCORD_TOKEN.") from exc
     except (aiohttp.ClientError, OSError) as exc:
-        raise ConfigError(f"Could not reach Discord ({settings.discord_api_base}, {settings.discord_gateway_url}): {exc}.") from exc
+        raise ConfigError(
+            f"Could not reach Discord ({settings.discord_api_base}, {settings.discord_gateway_url}): {exc}."
+        ) from exc

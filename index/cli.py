@@ -114,15 +114,21 @@ def _filters(after, before, source, category, author) -> Filters | None:
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
     """Archivist: answers questions from a news archive with verbatim, cited quotes."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     ctx.obj = Context(home)
     ctx.call_on_close(lambda: ctx.obj._engine and ctx.obj._engine.close())
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Read every input as this format instead of detecting it.")
-@click.option("--prune", is_flag=True, help="Remove stored articles whose file has disappeared (or was read without them).")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="Read every input as this format instead of detecting it."
+)
+@click.option(
+    "--prune", is_flag=True, help="Remove stored articles whose file has disappeared (or was read without them)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def ingest(obj: Context, paths: tuple[str, ...], fmt: str | None, prune: bool, as_json: bool) -> None:
@@ -151,7 +157,11 @@ def articles() -> None:
 def articles_list(obj: Context, limit: int | None, as_json: bool) -> None:
     """List stored articles, newest first."""
     for article in obj.engine.recent(limit):
-        click.echo(json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False) if as_json else textrender.render_article_line(article))
+        click.echo(
+            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            if as_json
+            else textrender.render_article_line(article)
+        )
 
 
 @articles.command("show")
@@ -162,7 +172,9 @@ def articles_show(obj: Context, article_id: str, as_json: bool) -> None:
     """Show one stored article in full."""
     with user_errors():
         article = obj.engine.article(article_id)
-    click.echo(json.dumps(jsonout.article_json(article), ensure_ascii=False) if as_json else textrender.render_article(article))
+    click.echo(
+        json.dumps(jsonout.article_json(article), ensure_ascii=False) if as_json else textrender.render_article(article)
+    )
 
 
 @cli.command()
@@ -174,7 +186,11 @@ def articles_show(obj: Context, article_id: str, as_json: bool) -> None:
 def recent(obj: Context, count: int, category: str | None, source: str | None, as_json: bool) -> None:
     """The newest articles by publication date."""
     for article in obj.engine.recent(count, category=category, source=source):
-        click.echo(json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False) if as_json else textrender.render_article_line(article))
+        click.echo(
+            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            if as_json
+            else textrender.render_article_line(article)
+        )
 
 
 @cli.command()
@@ -212,7 +228,11 @@ def index_command(obj: Context, full: bool, as_json: bool) -> None:
 @click.argument("query", required=False)
 @click.option("-k", "k", type=int, default=10, show_default=True, help="How many results.")
 @filter_options
-@click.option("--queries", type=click.File("r", encoding="utf-8"), help="Batch mode: one query per line; one JSON line out per query.")
+@click.option(
+    "--queries",
+    type=click.File("r", encoding="utf-8"),
+    help="Batch mode: one query per line; one JSON line out per query.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_obj
 def search(obj: Context, query, k, after, before, source, category, author, queries, as_json) -> None:
@@ -238,7 +258,11 @@ def search(obj: Context, query, k, after, before, source, category, author, quer
 @cli.command()
 @click.argument("question", required=False)
 @filter_options
-@click.option("--questions", type=click.File("r", encoding="utf-8"), help="Batch mode: one question per line; one JSON line out per question.")
+@click.option(
+    "--questions",
+    type=click.File("r", encoding="utf-8"),
+    help="Batch mode: one question per line; one JSON line out per question.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_obj
 def ask(obj: Context, question, after, before, source, category, author, questions, as_json) -> None:
@@ -254,7 +278,9 @@ def ask(obj: Context, question, after, before, source, category, author, questio
         if not question:
             raise click.UsageError("Give a QUESTION or --questions FILE.")
         answer = obj.engine.ask(question, filters=filters)
-    click.echo(json.dumps(jsonout.answer_json(answer), ensure_ascii=False) if as_json else textrender.render_answer(answer))
+    click.echo(
+        json.dumps(jsonout.answer_json(answer), ensure_ascii=False) if as_json else textrender.render_answer(answer)
+    )
 
 
 @cli.command()
@@ -298,7 +324,13 @@ def _eval_embedder(obj: Context):
 
 
 @eval_group.command("multihop-rag")
-@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASETS / "multihop_rag", show_default=True, help="Folder with corpus_train.json and queries_train.json.")
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_DATASETS / "multihop_rag",
+    show_default=True,
+    help="Folder with corpus_train.json and queries_train.json.",
+)
 @click.option("--limit", type=int, help="Score only the first N answerable questions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
 @click.pass_obj
@@ -312,7 +344,13 @@ def eval_multihop(obj: Context, dataset: Path, limit: int | None, as_json: bool)
 
 
 @eval_group.command("squad")
-@click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_DATASETS / "squad_v1.1_dev" / "dev-v1.1.json", show_default=True, help="The SQuAD v1.1 dev file.")
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_DATASETS / "squad_v1.1_dev" / "dev-v1.1.json",
+    show_default=True,
+    help="The SQuAD v1.1 dev file.",
+)
 @click.option("--limit", type=int, help="Score only N questions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
 @click.pass_obj
@@ -326,9 +364,21 @@ def eval_squad(obj: Context, dataset: Path, limit: int | None, as_json: bool) ->
 
 
 @eval_group.command("answers")
-@click.option("--datasets", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASETS, show_default=True, help="Folder holding multihop_rag/ and squad_v1.1_dev/.")
+@click.option(
+    "--datasets",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_DATASETS,
+    show_default=True,
+    help="Folder holding multihop_rag/ and squad_v1.1_dev/.",
+)
 @click.option("--limit", type=int, help="Sample N questions per population (seeded); default all.")
-@click.option("--split", type=click.Choice(SPLITS), default="held-out", show_default=True, help="Ask the questions no model was fitted on (held-out), those the quote or abstention model was fitted on, or all.")
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="held-out",
+    show_default=True,
+    help="Ask the questions no model was fitted on (held-out), those the quote or abstention model was fitted on, or all.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
 @click.pass_obj
 def eval_answers(obj: Context, datasets: Path, limit: int | None, split: str, as_json: bool) -> None:

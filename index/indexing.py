@@ -94,7 +94,9 @@ class Indexer:
             stored = self.store.get_vectors(embedder.name, unique, embedder.dim)
             missing = [h for h in unique if h not in stored]
             if missing:
-                raise IndexUnavailable(f"{len(missing)} chunk vectors are missing after embedding; run a full re-index.")
+                raise IndexUnavailable(
+                    f"{len(missing)} chunk vectors are missing after embedding; run a full re-index."
+                )
             ids = np.array([r.chunk_id for r in records], dtype=np.int64)
             matrix = np.stack([stored[h] for h in hashes]) if records else np.zeros((0, embedder.dim), np.float32)
             if progress:
@@ -116,6 +118,7 @@ class Indexer:
             batch = todo[offset : offset + EMBED_BATCH]
             within = None
             if progress:
+
                 def within(done: int, _total: int, offset: int = offset) -> None:
                     progress("embedding", offset + done, len(todo))
 
@@ -179,4 +182,3 @@ def _record(written: IndexFile, stamp: str) -> GenerationRecord:
         fingerprint=stamp,
         created_at=utc_now(),
     )
-

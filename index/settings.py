@@ -104,29 +104,157 @@ def _url(schemes: tuple[str, ...], *, strip_slash: bool) -> Callable[[str, objec
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("home", "ARCHIVIST_HOME", _path, None, "Folder holding the archive database and index files (default: the per-user data directory)."),
-    Setting("model_cache", "ARCHIVIST_MODEL_CACHE", _path, None, "Folder for the fast ONNX models (embedder and answer verifier), built once from the bundled model (default: the per-user cache directory)."),
+    Setting(
+        "home",
+        "ARCHIVIST_HOME",
+        _path,
+        None,
+        "Folder holding the archive database and index files (default: the per-user data directory).",
+    ),
+    Setting(
+        "model_cache",
+        "ARCHIVIST_MODEL_CACHE",
+        _path,
+        None,
+        "Folder for the fast ONNX models (embedder and answer verifier), built once from the bundled model (default: the per-user cache directory).",
+    ),
     Setting("chunk_tokens", "ARCHIVIST_CHUNK_TOKENS", _number(int, 32), 256, "Largest chunk, in cl100k tokens."),
-    Setting("chunk_overlap", "ARCHIVIST_CHUNK_OVERLAP", _number(int, 0), 32, "Tokens of whole sentences shared by consecutive chunks."),
-    Setting("max_file_mb", "ARCHIVIST_MAX_FILE_MB", _number(float, 0.001), 20.0, "Input files larger than this are skipped with a reason."),
-    Setting("embedder", "ARCHIVIST_EMBEDDER", _choice("onnx-int8", "torch-bf16", "torch-fp32"), "onnx-int8", "Embedding backend: onnx-int8 (fast default), torch-bf16 or torch-fp32."),
-    Setting("hnsw_threshold", "ARCHIVIST_HNSW_THRESHOLD", _number(int, 1), 50_000, "Vector count above which an approximate HNSW index replaces exact search."),
-    Setting("llm_base_url", "ARCHIVIST_LLM_BASE_URL", _text, "", "OpenAI-compatible endpoint for optional 1-3 sentence summaries (empty: off)."),
+    Setting(
+        "chunk_overlap",
+        "ARCHIVIST_CHUNK_OVERLAP",
+        _number(int, 0),
+        32,
+        "Tokens of whole sentences shared by consecutive chunks.",
+    ),
+    Setting(
+        "max_file_mb",
+        "ARCHIVIST_MAX_FILE_MB",
+        _number(float, 0.001),
+        20.0,
+        "Input files larger than this are skipped with a reason.",
+    ),
+    Setting(
+        "embedder",
+        "ARCHIVIST_EMBEDDER",
+        _choice("onnx-int8", "torch-bf16", "torch-fp32"),
+        "onnx-int8",
+        "Embedding backend: onnx-int8 (fast default), torch-bf16 or torch-fp32.",
+    ),
+    Setting(
+        "hnsw_threshold",
+        "ARCHIVIST_HNSW_THRESHOLD",
+        _number(int, 1),
+        50_000,
+        "Vector count above which an approximate HNSW index replaces exact search.",
+    ),
+    Setting(
+        "llm_base_url",
+        "ARCHIVIST_LLM_BASE_URL",
+        _text,
+        "",
+        "OpenAI-compatible endpoint for optional 1-3 sentence summaries (empty: off).",
+    ),
     Setting("llm_model", "ARCHIVIST_LLM_MODEL", _text, "", "Model name sent to that endpoint."),
-    Setting("llm_api_key", "ARCHIVIST_LLM_API_KEY", _text, None, "API key for the summary endpoint, if it needs one.", secret=True),
-    Setting("discord_token", "DISCORD_TOKEN", _text, None, "The bot's token from the Discord developer portal (required for `archivist run`).", secret=True),
-    Setting("discord_token_file", "ARCHIVIST_DISCORD_TOKEN_FILE", _path, None, "A file holding the token, used when DISCORD_TOKEN is unset."),
-    Setting("mod_role", "ARCHIVIST_MOD_ROLE", _text, None, "Role (id or name) whose members may use /reindex and /ingest, besides those with Manage Server."),
-    Setting("audit_channel", "ARCHIVIST_AUDIT_CHANNEL", _discord_id, None, "Channel id where every moderator action is recorded (unset: off)."),
-    Setting("feedback_channel", "ARCHIVIST_FEEDBACK_CHANNEL", _discord_id, None, "Channel id where 👎 feedback with its reason is forwarded (unset: off)."),
-    Setting("cooldown_seconds", "ARCHIVIST_COOLDOWN_SECONDS", _number(float, 0), 5.0, "Seconds a member waits between two questions."),
-    Setting("max_concurrent_answers", "ARCHIVIST_MAX_CONCURRENT_ANSWERS", _number(int, 1), 8, "Questions answered at once; more get a polite 'busy' reply."),
-    Setting("thread_followups", "ARCHIVIST_THREAD_FOLLOWUPS", _flag, True, "Offer the 'Follow up' button that opens a thread whose messages are follow-up questions."),
-    Setting("guild_allowlist", "ARCHIVIST_GUILD_ALLOWLIST", _id_list, (), "Comma-separated server ids the bot serves; empty serves every server."),
-    Setting("progress_interval_seconds", "ARCHIVIST_PROGRESS_INTERVAL_SECONDS", _number(float, 0), 2.0, "Minimum seconds between two edits of a re-index progress message."),
-    Setting("discord_api_base", "ARCHIVIST_DISCORD_API_BASE", _url(("http://", "https://"), strip_slash=True), REAL_DISCORD_API, "Discord REST base URL (for REST proxies and tests)."),
-    Setting("discord_gateway_url", "ARCHIVIST_DISCORD_GATEWAY_URL", _url(("ws://", "wss://"), strip_slash=False), REAL_DISCORD_GATEWAY, "Discord gateway URL (for proxies and tests)."),
-    Setting("log_level", "ARCHIVIST_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO", "Log level of the bot; discord.py's own logs stay at INFO or above (its DEBUG logs carry tokens)."),
+    Setting(
+        "llm_api_key",
+        "ARCHIVIST_LLM_API_KEY",
+        _text,
+        None,
+        "API key for the summary endpoint, if it needs one.",
+        secret=True,
+    ),
+    Setting(
+        "discord_token",
+        "DISCORD_TOKEN",
+        _text,
+        None,
+        "The bot's token from the Discord developer portal (required for `archivist run`).",
+        secret=True,
+    ),
+    Setting(
+        "discord_token_file",
+        "ARCHIVIST_DISCORD_TOKEN_FILE",
+        _path,
+        None,
+        "A file holding the token, used when DISCORD_TOKEN is unset.",
+    ),
+    Setting(
+        "mod_role",
+        "ARCHIVIST_MOD_ROLE",
+        _text,
+        None,
+        "Role (id or name) whose members may use /reindex and /ingest, besides those with Manage Server.",
+    ),
+    Setting(
+        "audit_channel",
+        "ARCHIVIST_AUDIT_CHANNEL",
+        _discord_id,
+        None,
+        "Channel id where every moderator action is recorded (unset: off).",
+    ),
+    Setting(
+        "feedback_channel",
+        "ARCHIVIST_FEEDBACK_CHANNEL",
+        _discord_id,
+        None,
+        "Channel id where 👎 feedback with its reason is forwarded (unset: off).",
+    ),
+    Setting(
+        "cooldown_seconds",
+        "ARCHIVIST_COOLDOWN_SECONDS",
+        _number(float, 0),
+        5.0,
+        "Seconds a member waits between two questions.",
+    ),
+    Setting(
+        "max_concurrent_answers",
+        "ARCHIVIST_MAX_CONCURRENT_ANSWERS",
+        _number(int, 1),
+        8,
+        "Questions answered at once; more get a polite 'busy' reply.",
+    ),
+    Setting(
+        "thread_followups",
+        "ARCHIVIST_THREAD_FOLLOWUPS",
+        _flag,
+        True,
+        "Offer the 'Follow up' button that opens a thread whose messages are follow-up questions.",
+    ),
+    Setting(
+        "guild_allowlist",
+        "ARCHIVIST_GUILD_ALLOWLIST",
+        _id_list,
+        (),
+        "Comma-separated server ids the bot serves; empty serves every server.",
+    ),
+    Setting(
+        "progress_interval_seconds",
+        "ARCHIVIST_PROGRESS_INTERVAL_SECONDS",
+        _number(float, 0),
+        2.0,
+        "Minimum seconds between two edits of a re-index progress message.",
+    ),
+    Setting(
+        "discord_api_base",
+        "ARCHIVIST_DISCORD_API_BASE",
+        _url(("http://", "https://"), strip_slash=True),
+        REAL_DISCORD_API,
+        "Discord REST base URL (for REST proxies and tests).",
+    ),
+    Setting(
+        "discord_gateway_url",
+        "ARCHIVIST_DISCORD_GATEWAY_URL",
+        _url(("ws://", "wss://"), strip_slash=False),
+        REAL_DISCORD_GATEWAY,
+        "Discord gateway URL (for proxies and tests).",
+    ),
+    Setting(
+        "log_level",
+        "ARCHIVIST_LOG_LEVEL",
+        _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        "INFO",
+        "Log level of the bot; discord.py's own logs stay at INFO or above (its DEBUG logs carry tokens).",
+    ),
 )
 
 
@@ -187,7 +315,9 @@ class Settings:
             try:
                 text = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"ARCHIVIST_DISCORD_TOKEN_FILE names {path}, which cannot be read ({exc.strerror}).") from exc
+                raise ConfigError(
+                    f"ARCHIVIST_DISCORD_TOKEN_FILE names {path}, which cannot be read ({exc.strerror})."
+                ) from exc
             if not text:
                 raise ConfigError(f"ARCHIVIST_DISCORD_TOKEN_FILE names {path}, which is empty.")
             return text

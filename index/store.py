@@ -89,8 +89,20 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS = [_m1_initial]
 ARTICLE_COLUMNS = (
-    "id", "title", "body", "url", "author", "published_at", "category", "tags", "source", "origin",
-    "content_hash", "text_key", "first_seen", "updated_at",
+    "id",
+    "title",
+    "body",
+    "url",
+    "author",
+    "published_at",
+    "category",
+    "tags",
+    "source",
+    "origin",
+    "content_hash",
+    "text_key",
+    "first_seen",
+    "updated_at",
 )
 
 
@@ -390,5 +402,3 @@ class Store:
             tags=tuple(json.loads(data["tags"] or "[]")),
             source=data["source"],
         )
-
-

@@ -31,7 +31,9 @@ def test_help_lists_every_command():
 
 def test_ingest_json_summary_and_rerun(run, tmp_path):
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "story.md").write_text("---\ntitle: Harbour cranes\n---\nCranes were installed.", encoding="utf-8")
+    (tmp_path / "in" / "story.md").write_text(
+        "---\ntitle: Harbour cranes\n---\nCranes were installed.", encoding="utf-8"
+    )
     (tmp_path / "in" / "empty.txt").write_bytes(b"")
     first = json.loads(run("ingest", str(tmp_path / "in"), "--json").output)
     assert first["added"] == 1 and first["skipped"][0]["origin"].endswith("empty.txt")

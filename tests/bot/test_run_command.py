@@ -27,8 +27,14 @@ async def test_archivist_run_connects_syncs_and_answers_like_against_discord(bui
         "ARCHIVIST_COOLDOWN_SECONDS": "0",
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", RUN, "run", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-c",
+        RUN,
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await fake.wait_connected(timeout=60)

@@ -118,9 +118,13 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
         # fourth run grows the archive first.
         if run % 4 == 3:
             extra.mkdir(exist_ok=True)
-            (extra / f"{run}.txt").write_text(f"Note {run}\n\nA new story number {run} about harbour cranes.", encoding="utf-8")
+            (extra / f"{run}.txt").write_text(
+                f"Note {run}\n\nA new story number {run} about harbour cranes.", encoding="utf-8"
+            )
             subprocess.run([*ARCHIVIST, "ingest", str(extra)], env=env, check=True, capture_output=True)
-        proc = subprocess.Popen([*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.05, 0.8) * full_run)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)

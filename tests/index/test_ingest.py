@@ -81,7 +81,10 @@ def test_bad_inputs_are_reported_per_file_and_good_ones_kept(store, tmp_path):
     report = ingest(store, [folder, tmp_path / "missing-folder"], IngestOptions(max_bytes=2000))
     titles = {a.title for a in store.list_articles()}
     assert {"Good headline", "UTF-16 headline", "Pound headline"} <= titles
-    assert "It cost £100." in store.find_by_id(next(a.id for a in store.list_articles() if a.title == "Pound headline")).body
+    assert (
+        "It cost £100."
+        in store.find_by_id(next(a.id for a in store.list_articles() if a.title == "Pound headline")).body
+    )
     reasons = {os.path.basename(p.origin.split("#")[0]): p.reason for p in report.skipped + report.failed}
     for name in ("empty.txt", "binary.txt", "notarticles.json", "huge.txt", "missing-folder"):
         assert name in reasons and reasons[name], f"{name} needs a reason"
@@ -126,7 +129,9 @@ def test_seed_page_keeps_the_article_and_drops_the_site_chrome(store, datasets):
     assert report.added == 1
     (article,) = store.list_articles()
     assert article.title == "Ukraine pessimistic about joining alliance as NATO meeting in Lithuania approaches"
-    assert article.body.endswith("It’s compulsory for all member states to join in to protect the country being attacked.")
+    assert article.body.endswith(
+        "It’s compulsory for all member states to join in to protect the country being attacked."
+    )
     for chrome in ("Recent Posts", "This website uses cookies", "Read More", "Geopolitical Monitor", "Grammys 2026"):
         assert chrome not in article.body
 
