@@ -37,17 +37,17 @@ from index.quotes import RankedQuote, content_terms, passage_support
 # Fitted on the abstention split, 1,500 sampled questions per set (hybrid retriever, onnx-int8 embedder, verifier),
 # 2026-11-27.
 COEFFICIENTS = {
-    "evidence": 1.1820,
-    "similarity": 0.6848,
-    "overlap": -0.8951,
-    "coverage": 0.5143,
-    "names": 0.3744,
-    "retrieval": 2.3612,
-    "length": -0.0055,
-    "verified": 0.8535,
+    "evidence": 1.1610,
+    "similarity": 0.6285,
+    "overlap": -0.9498,
+    "coverage": 0.4367,
+    "names": 0.3627,
+    "retrieval": 2.4978,
+    "length": 0.1478,
+    "verified": 0.7411,
 }
-INTERCEPT = 1.7436
-THRESHOLD = 0.4323
+INTERCEPT = 1.2135
+THRESHOLD = 0.4774
 MAX_FALSE_ABSTAIN = 0.04
 EVIDENCE_CLIP = 12.0  # log-odds beyond this carry no further information
 NOT_VERIFIED = 0.0  # the verified signal when no verifier read the quotes (even odds)
