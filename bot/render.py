@@ -70,15 +70,18 @@ def _is_regional_indicator(ch: str) -> bool:
 
 def _safe_cut(text: str, index: int) -> int:
     """The nearest index <= ``index`` that falls between two whole characters."""
-    while 0 < index < len(text) and (_extends_previous(text[index]) or text[index - 1] in _JOINERS):
-        index -= 1
-    if 0 < index < len(text) and _is_regional_indicator(text[index]):
-        run = 0
-        while index - run - 1 >= 0 and _is_regional_indicator(text[index - run - 1]):
-            run += 1
-        if run % 2 == 1:
+    while True:  # stepping back over half a flag can land just after a joiner, and the reverse
+        before = index
+        while 0 < index < len(text) and (_extends_previous(text[index]) or text[index - 1] in _JOINERS):
             index -= 1
-    return index
+        if 0 < index < len(text) and _is_regional_indicator(text[index]):
+            run = 0
+            while index - run - 1 >= 0 and _is_regional_indicator(text[index - run - 1]):
+                run += 1
+            if run % 2 == 1:
+                index -= 1
+        if index == before:
+            return index
 
 
 def _prefix_within(text: str, limit: int) -> int:
