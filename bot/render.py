@@ -421,8 +421,9 @@ def progress_text(stage: str, done: int, total: int, *, full: bool) -> str:
 def reindex_summary(report: IndexReport, *, full: bool) -> str:
     kind = "Full re-index" if full else "Re-index"
     return clip(
-        f"✅ {kind} finished in {report.seconds:.1f} s: {report.embedded:,} passages embedded, "
-        f"{report.removed:,} removed, {report.total_vectors:,} vectors in total, index generation {report.generation}.",
+        f"✅ {kind} finished in {report.seconds:.1f} s: {report.embedded:,} passages and "
+        f"{report.sentences_embedded:,} sentences embedded, {report.removed:,} removed, "
+        f"{report.total_vectors:,} vectors in total, index generation {report.generation}.",
         CONTENT_MAX,
     )
 

@@ -219,8 +219,9 @@ def index_command(obj: Context, full: bool, as_json: bool) -> None:
         _emit_json(jsonout.index_json(report))
     else:
         click.echo(
-            f"generation {report.generation}: {report.total_vectors} vectors, {report.embedded} embedded, "
-            f"{report.removed} stale vectors removed, {report.seconds:.1f}s"
+            f"generation {report.generation}: {report.total_vectors} vectors, {report.embedded} passages and "
+            f"{report.sentences_embedded} sentences embedded, {report.removed} stale vectors removed, "
+            f"{report.seconds:.1f}s"
         )
 
 

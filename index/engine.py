@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import faiss
+import numpy as np
 
 from index.answers import compose_answer, contextualize
 from index.embedding import Embedder, load_embedder
-from index.indexing import Indexer, load_records
+from index.indexing import Indexer, load_records, text_hash
 from index.ingest import IngestOptions, ingest
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.quotes import passage_support
@@ -41,7 +42,12 @@ class Engine:
         self.settings = settings
         self.home = settings.home
         self.store = Store.in_home(self.home)
-        self.indexer = Indexer(self.store, self.home / "index", hnsw_threshold=settings.hnsw_threshold)
+        self.indexer = Indexer(
+            self.store,
+            self.home / "index",
+            hnsw_threshold=settings.hnsw_threshold,
+            sentence_vectors=settings.sentence_vectors,
+        )
         self._embedder = embedder
         self._sentences: SentenceVectorCache | None = None
         self._verifier: Verifier | None = None
@@ -80,8 +86,15 @@ class Engine:
         if self._sentences is None:
             with self._load_lock:
                 if self._sentences is None:
-                    self._sentences = SentenceVectorCache(self.embedder)
+                    self._sentences = SentenceVectorCache(self.embedder, stored=self._stored_sentence_vectors)
         return self._sentences
+
+    def _stored_sentence_vectors(self, texts: Sequence[str]) -> list[np.ndarray | None]:
+        """The vectors the re-index stored for these sentences (None where it has none)."""
+        embedder = self.embedder
+        hashes = [text_hash(t) for t in texts]
+        found = self.store.get_vectors(embedder.name, hashes, embedder.dim, "sentence_vectors")
+        return [found.get(h) for h in hashes]
 
     def retriever(self) -> HybridRetriever:
         current = self._retriever

@@ -5,6 +5,11 @@ only text it has not seen and the FAISS file can always be rebuilt without the m
 A new generation is written next to the current one (temp file, fsync, rename), recorded
 in SQLite after the rename, and verified when opened; a bad file falls back to the
 previous generation or is rebuilt from the stored vectors. One re-index runs at a time.
+
+After the passages, every sentence of every article is embedded too (once per distinct text,
+kept in ``sentence_vectors``): choosing quotes compares the question with up to 40 sentences,
+and embedding them at question time was most of an answer's latency. The archive is searchable
+as soon as the new generation is recorded; an interrupted sentence pass resumes at the next run.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from index.chunking import split_sentences
 from index.embedding import Embedder
 from index.errors import IndexBusy, IndexUnavailable
 from index.models import IndexReport
 from index.retrieval import ChunkRecord, passage_text
-from index.store import GenerationRecord, Store, utc_now
+from index.store import GenerationRecord, Store, VectorTable, utc_now
 from index.vectors import IndexFile, VectorIndex, build_index, open_index, write_generation
 
 log = logging.getLogger(__name__)
@@ -51,10 +57,11 @@ def fingerprint(records: Sequence[ChunkRecord], hashes: Sequence[str]) -> str:
 class Indexer:
     """Owns the index folder of one archive home."""
 
-    def __init__(self, store: Store, folder: Path, *, hnsw_threshold: int) -> None:
+    def __init__(self, store: Store, folder: Path, *, hnsw_threshold: int, sentence_vectors: bool) -> None:
         self.store = store
         self.folder = folder
         self.hnsw_threshold = hnsw_threshold
+        self.sentence_vectors = sentence_vectors
         self._lock = threading.Lock()
 
     @contextmanager
@@ -82,37 +89,78 @@ class Indexer:
             hashes = [text_hash(p) for p in passages]
             current = self._latest_valid(embedder.name)
             stamp = fingerprint(records, hashes)
-            if not full and current is not None and current[0].fingerprint == stamp:
+            up_to_date = not full and current is not None and current[0].fingerprint == stamp
+            sentences_done = not self.sentence_vectors or self.store.meta(_sentences_key(embedder)) == stamp
+            if up_to_date and sentences_done:
                 log.info("index generation %d is up to date", current[0].generation)
-                return IndexReport(0, 0, current[0].count, current[0].generation, time.perf_counter() - started)
-
-            known = set() if full else self.store.known_vector_hashes(embedder.name)
-            todo = sorted({h: p for h, p in zip(hashes, passages, strict=True) if h not in known}.items())
-            self._embed(embedder, todo, progress)
-
-            unique = list(dict.fromkeys(hashes))
-            stored = self.store.get_vectors(embedder.name, unique, embedder.dim)
-            missing = [h for h in unique if h not in stored]
-            if missing:
-                raise IndexUnavailable(
-                    f"{len(missing)} chunk vectors are missing after embedding; run a full re-index."
+                return IndexReport(0, 0, 0, current[0].count, current[0].generation, time.perf_counter() - started)
+            if up_to_date:
+                embedded, removed, count, generation = 0, 0, current[0].count, current[0].generation
+            else:
+                embedded, removed, count, generation = self._build(
+                    embedder, records, passages, hashes, current, stamp, full, progress
                 )
-            ids = np.array([r.chunk_id for r in records], dtype=np.int64)
-            matrix = np.stack([stored[h] for h in hashes]) if records else np.zeros((0, embedder.dim), np.float32)
-            if progress:
-                progress("building", 0, 1)
-            generation = (current[0].generation if current else self._max_generation()) + 1
-            index = build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name)
-            written = write_generation(index, self.folder, generation)
-            self.store.record_generation(_record(written, stamp))
-            removed = self.store.drop_vectors_except(embedder.name, set(unique))
-            if progress:
-                progress("building", 1, 1)
+            sentences = 0
+            if self.sentence_vectors:
+                sentences = self._embed_sentences(embedder, full, progress)
+                self.store.set_meta(_sentences_key(embedder), stamp)
             seconds = time.perf_counter() - started
-            log.info("index generation %d: %d vectors, %d embedded, %.1fs", generation, len(ids), len(todo), seconds)
-            return IndexReport(len(todo), removed, len(ids), generation, seconds)
+            log.info(
+                "index generation %d: %d vectors, %d passages and %d sentences embedded, %.1fs",
+                generation, count, embedded, sentences, seconds,
+            )  # fmt: skip
+            return IndexReport(embedded, sentences, removed, count, generation, seconds)
 
-    def _embed(self, embedder: Embedder, todo: list[tuple[str, str]], progress: Progress | None) -> None:
+    def _build(
+        self,
+        embedder: Embedder,
+        records: Sequence[ChunkRecord],
+        passages: Sequence[str],
+        hashes: Sequence[str],
+        current: tuple[GenerationRecord, VectorIndex] | None,
+        stamp: str,
+        full: bool,
+        progress: Progress | None,
+    ) -> tuple[int, int, int, int]:
+        """Embed the passages not yet embedded and record a new generation: (embedded, removed, count, generation)."""
+        known = set() if full else self.store.known_vector_hashes(embedder.name)
+        todo = sorted({h: p for h, p in zip(hashes, passages, strict=True) if h not in known}.items())
+        self._embed(embedder, todo, progress, "embedding", "vectors")
+
+        unique = list(dict.fromkeys(hashes))
+        stored = self.store.get_vectors(embedder.name, unique, embedder.dim)
+        missing = [h for h in unique if h not in stored]
+        if missing:
+            raise IndexUnavailable(f"{len(missing)} chunk vectors are missing after embedding; run a full re-index.")
+        ids = np.array([r.chunk_id for r in records], dtype=np.int64)
+        matrix = np.stack([stored[h] for h in hashes]) if records else np.zeros((0, embedder.dim), np.float32)
+        if progress:
+            progress("building", 0, 1)
+        generation = (current[0].generation if current else self._max_generation()) + 1
+        index = build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name)
+        written = write_generation(index, self.folder, generation)
+        self.store.record_generation(_record(written, stamp))
+        removed = self.store.drop_vectors_except(embedder.name, set(unique))
+        if progress:
+            progress("building", 1, 1)
+        return len(todo), removed, len(ids), generation
+
+    def _embed_sentences(self, embedder: Embedder, full: bool, progress: Progress | None) -> int:
+        """Embed the archive's sentences not yet embedded, drop those no article has any more; the number embedded."""
+        texts = {}
+        for body in self.store.iter_bodies():
+            for span in split_sentences(body):
+                sentence = body[span.start : span.end]
+                texts[text_hash(sentence)] = sentence
+        known = set() if full else self.store.known_vector_hashes(embedder.name, "sentence_vectors")
+        todo = sorted((h, t) for h, t in texts.items() if h not in known)
+        self._embed(embedder, todo, progress, "embedding sentences", "sentence_vectors")
+        self.store.drop_vectors_except(embedder.name, set(texts), "sentence_vectors")
+        return len(todo)
+
+    def _embed(
+        self, embedder: Embedder, todo: list[tuple[str, str]], progress: Progress | None, phase: str, table: VectorTable
+    ) -> None:
         """Embed in batches and store each batch at once, so an interrupted run keeps its progress."""
         for offset in range(0, len(todo), EMBED_BATCH):
             batch = todo[offset : offset + EMBED_BATCH]
@@ -120,10 +168,10 @@ class Indexer:
             if progress:
 
                 def within(done: int, _total: int, offset: int = offset) -> None:
-                    progress("embedding", offset + done, len(todo))
+                    progress(phase, offset + done, len(todo))
 
             vectors = embedder.encode_passages([text for _, text in batch], progress=within)
-            self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)])
+            self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)], table)
 
     def _max_generation(self) -> int:
         gens = self.store.generations()
@@ -156,6 +204,11 @@ class Indexer:
         if found is None:
             raise IndexUnavailable("The vector index could not be opened or rebuilt.")
         return found[1], found[0]
+
+
+def _sentences_key(embedder: Embedder) -> str:
+    """The meta key holding the archive fingerprint at which every sentence had a vector from ``embedder``."""
+    return f"sentences_embedded_at:{embedder.name}"
 
 
 def _index_file(record: GenerationRecord, folder: Path) -> IndexFile:

@@ -147,7 +147,8 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class IndexReport:
-    embedded: int
+    embedded: int  # passages (chunks)
+    sentences_embedded: int
     removed: int
     total_vectors: int
     generation: int

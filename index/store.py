@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import sqlite_utils
@@ -87,7 +88,20 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
-MIGRATIONS = [_m1_initial]
+def _m2_sentence_vectors(db: sqlite_utils.Database) -> None:
+    """Vectors of every sentence of every article, so answering embeds only the question."""
+    db.execute(
+        """CREATE TABLE sentence_vectors (
+            text_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (text_hash, model)
+        )"""
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_sentence_vectors]
+VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
 ARTICLE_COLUMNS = (
     "id",
     "title",
@@ -322,23 +336,27 @@ class Store:
         )
         return [StoredChunk(*row) for row in rows]
 
-    def known_vector_hashes(self, model: str) -> set[str]:
-        return {row[0] for row in self.db.conn.execute("SELECT text_hash FROM vectors WHERE model = ?", (model,))}
+    def known_vector_hashes(self, model: str, table: VectorTable = "vectors") -> set[str]:
+        rows = self.db.conn.execute(f"SELECT text_hash FROM {table} WHERE model = ?", (model,))  # noqa: S608
+        return {row[0] for row in rows}
 
-    def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
+    def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]], table: VectorTable = "vectors") -> None:
         with self.db.conn:
             self.db.conn.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)",  # noqa: S608 - fixed names
                 [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
             )
 
-    def get_vectors(self, model: str, hashes: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+    def get_vectors(
+        self, model: str, hashes: Sequence[str], dim: int, table: VectorTable = "vectors"
+    ) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 500):
             part = list(hashes[i : i + 500])
             marks = ",".join("?" * len(part))
             rows = self.db.conn.execute(
-                f"SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})", [model, *part]
+                f"SELECT text_hash, vector FROM {table} WHERE model = ? AND text_hash IN ({marks})",  # noqa: S608
+                [model, *part],
             )
             for text_hash, blob in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
@@ -346,13 +364,19 @@ class Store:
                     out[text_hash] = vector
         return out
 
-    def drop_vectors_except(self, model: str, keep: set[str]) -> int:
-        stale = self.known_vector_hashes(model) - keep
+    def drop_vectors_except(self, model: str, keep: set[str], table: VectorTable = "vectors") -> int:
+        stale = self.known_vector_hashes(model, table) - keep
         with self.db.conn:
             self.db.conn.executemany(
-                "DELETE FROM vectors WHERE model = ? AND text_hash = ?", [(model, h) for h in stale]
+                f"DELETE FROM {table} WHERE model = ? AND text_hash = ?",  # noqa: S608 - fixed names
+                [(model, h) for h in stale],
             )
         return len(stale)
+
+    def iter_bodies(self) -> Iterator[str]:
+        """Every article's body, in id order."""
+        for (body,) in self.db.conn.execute("SELECT body FROM articles ORDER BY id"):
+            yield body
 
     # -- index generations and meta ------------------------------------------------------
     def record_generation(self, record: GenerationRecord) -> None:
@@ -380,6 +404,10 @@ class Store:
     def meta(self, key: str) -> str | None:
         row = self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.conn:
+            self.db.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def integrity_ok(self) -> bool:
         return self.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

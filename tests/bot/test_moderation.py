@@ -24,12 +24,14 @@ async def test_reindex_acks_at_once_edits_progress_and_posts_a_real_summary(bot,
     (summary,) = await discord_fake.wait_until(lambda: summaries(discord_fake), timeout=60)
     vectors = engine.real.stats().vectors
     match = re.fullmatch(
-        r"✅ Full re-index finished in [\d.]+ s: (\d+) passages embedded, 0 removed, (\d+) vectors in total, "
-        r"index generation (\d+)\.",
+        r"✅ Full re-index finished in [\d.]+ s: (\d+) passages and (\d+) sentences embedded, 0 removed, "
+        r"(\d+) vectors in total, index generation (\d+)\.",
         summary["content"],
     )
     assert match, summary["content"]
-    assert [int(g) for g in match.groups()] == [vectors, vectors, 3]  # full: every passage embedded again
+    sentences = engine.real.store.count("sentence_vectors")
+    assert sentences > vectors  # every article has more sentences than passages
+    assert [int(g) for g in match.groups()] == [vectors, sentences, vectors, 3]  # full: everything embedded again
     progress = next(m for m in discord_fake.channel_messages(CHANNEL_ID) if m.get("edits"))
     shown = [e["content"] for e in progress["edits"]]
     assert any(re.search(r"(embedding|building) .*\d+% \(", text) for text in shown[:-1]), shown
@@ -50,7 +52,7 @@ async def test_second_reindex_is_refused_while_one_runs(bot, discord_fake, engin
     assert is_ephemeral(refusal) and "already running" in message_text(refusal)
     release.set()
     (summary,) = await discord_fake.wait_until(lambda: summaries(discord_fake), timeout=60)
-    assert "Re-index finished" in summary["content"] and "0 passages embedded" in summary["content"]
+    assert "Re-index finished" in summary["content"] and "0 passages and 0 sentences embedded" in summary["content"]
     assert len(engine.calls_to("reindex")) == 1
 
 

@@ -20,6 +20,19 @@ def test_vectors_are_the_embedders_in_the_order_asked_and_each_text_is_embedded_
     assert cache.encode_passages([]).shape == (0, 384)
 
 
+def test_stored_vectors_are_used_before_anything_is_embedded():
+    inner = BagOfWordsEmbedder()
+    stored = {TEXTS[0]: np.full(384, 0.5, dtype=np.float32)}
+    asked = []
+    cache = SentenceVectorCache(inner, stored=lambda texts: asked.extend(texts) or [stored.get(t) for t in texts])
+    vectors = cache.encode_passages([TEXTS[0], TEXTS[1]])
+    assert np.array_equal(vectors[0], stored[TEXTS[0]])
+    assert np.array_equal(vectors[1], BagOfWordsEmbedder().encode_passages([TEXTS[1]])[0])
+    assert inner.passages_encoded == 1 and asked == [TEXTS[0], TEXTS[1]]
+    cache.encode_passages([TEXTS[1], TEXTS[0]])
+    assert asked == [TEXTS[0], TEXTS[1]]  # both were kept in memory
+
+
 def test_the_least_recently_used_vectors_are_dropped_at_the_bound():
     inner = BagOfWordsEmbedder()
     cache = SentenceVectorCache(inner, max_items=2)
