@@ -16,18 +16,19 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.answers import compose_answer, contextualize
-from index.embedding import Embedder, load_embedder
-from index.indexing import Indexer, load_records, text_hash
-from index.ingest import IngestOptions, ingest
+from index.answering.compose import compose_answer, contextualize
+from index.answering.quotes import passage_support
+from index.answering.sentence_cache import SentenceVectorCache
+from index.answering.summary import LLMConfig, summarize
+from index.answering.verifier import Verifier
+from index.embedding.base import Embedder
+from index.embedding.factory import load_embedder
+from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
-from index.quotes import passage_support
-from index.retrieval import HybridRetriever
-from index.sentence_cache import SentenceVectorCache
+from index.retrieval.hybrid import HybridRetriever
 from index.settings import Settings
-from index.store import Store
-from index.summary import LLMConfig, summarize
-from index.verifier import Verifier
+from index.sources.ingest import IngestOptions, ingest
+from index.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class Engine:
 
     @property
     def verifier(self) -> Verifier:
-        """The cross-encoder that re-reads the best quote candidates with the question (``index.verifier``)."""
+        """The cross-encoder that re-reads the best quote candidates with the question (``index.answering.verifier``)."""
         if self._verifier is None:
             with self._load_lock:
                 if self._verifier is None:

@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.embedding import KINDS, Embedder, go_offline, load_embedder, model_dir  # noqa: E402
+from index.embedding.base import KINDS, Embedder, go_offline, model_dir  # noqa: E402
+from index.embedding.factory import load_embedder  # noqa: E402
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop_rag"
 

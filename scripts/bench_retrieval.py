@@ -33,9 +33,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.embedding import DEFAULT_KIND, KINDS, load_embedder  # noqa: E402
-from index.evaluation import multihop, squad  # noqa: E402
-from index.evaluation.retrievers import (  # noqa: E402
+from index.embedding.base import DEFAULT_KIND, KINDS  # noqa: E402
+from index.embedding.factory import load_embedder  # noqa: E402
+from index.indexing.vectors import build_index  # noqa: E402
+from index.retrieval.hybrid import ChunkRecord, HybridRetriever, RetrievalSettings  # noqa: E402
+from scripts.evaluation import multihop, squad  # noqa: E402
+from scripts.evaluation.retrievers import (  # noqa: E402
     BM25Baseline,
     DenseBaseline,
     RRFBaseline,
@@ -43,8 +46,6 @@ from index.evaluation.retrievers import (  # noqa: E402
     embed_passages,
     vector_index,
 )
-from index.retrieval import ChunkRecord, HybridRetriever, RetrievalSettings  # noqa: E402
-from index.vectors import build_index  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 

@@ -18,7 +18,14 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, build_index, open_index, write_generation
+from index.indexing.vectors import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    build_index,
+    open_index,
+    write_generation,
+)
 
 MODEL = "synthetic"
 

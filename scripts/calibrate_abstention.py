@@ -31,12 +31,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index import abstention  # noqa: E402
-from index.abstention import AbstentionSignals  # noqa: E402
-from index.embedding import DEFAULT_KIND, KINDS, load_embedder  # noqa: E402
-from index.evaluation.answers import MemoEncoder, Record, metrics_from_records, run_answer_evals  # noqa: E402
-from index.evaluation.splits import split_of  # noqa: E402
-from index.verifier import Verifier  # noqa: E402
+from index.answering import abstention  # noqa: E402
+from index.answering.abstention import AbstentionSignals  # noqa: E402
+from index.answering.verifier import Verifier  # noqa: E402
+from index.embedding.base import DEFAULT_KIND, KINDS  # noqa: E402
+from index.embedding.factory import load_embedder  # noqa: E402
+from scripts.evaluation.answers import MemoEncoder, Record, metrics_from_records, run_answer_evals  # noqa: E402
+from scripts.evaluation.splits import split_of  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 FEATURES = tuple(abstention.COEFFICIENTS)
@@ -97,7 +98,7 @@ def main() -> None:
             Record(**{**r, "signals": AbstentionSignals(**r["signals"])}) for r in json.loads(args.records.read_text())
         ]
     else:
-        from index.evaluation.answers import LexicalRetriever
+        from scripts.evaluation.answers import LexicalRetriever
 
         embedder = load_embedder(args.embedder, args.cache)
         memo = MemoEncoder(embedder)

@@ -2,7 +2,7 @@
 
 Data: SQuAD dev questions asked of the SQuAD archive and MultiHop-RAG answerable questions asked
 of theirs, each retrieved by the engine's hybrid retriever (top 10 passages). Every candidate
-sentence ``index.quotes.candidate_features`` produces is a row; it is positive when it holds a
+sentence ``index.answering.quotes.candidate_features`` produces is a row; it is positive when it holds a
 gold answer of the question in the gold article (SQuAD) or overlaps a gold evidence fact
 (MultiHop-RAG, white-space-insensitive containment either way, as `archivist eval answers` counts).
 Each set's questions are also asked of the other archive, where every candidate is negative.
@@ -35,13 +35,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index import quotes  # noqa: E402
-from index.answers import parse_date  # noqa: E402
-from index.embedding import DEFAULT_KIND, KINDS, load_embedder  # noqa: E402
-from index.evaluation import answers as ev  # noqa: E402
-from index.evaluation.retrievers import build_hybrid  # noqa: E402
-from index.evaluation.splits import split_of  # noqa: E402
-from index.trees import TreeEnsemble, tree_dict  # noqa: E402
+from index.answering import quotes  # noqa: E402
+from index.answering.compose import parse_date  # noqa: E402
+from index.answering.trees import TreeEnsemble, tree_dict  # noqa: E402
+from index.embedding.base import DEFAULT_KIND, KINDS  # noqa: E402
+from index.embedding.factory import load_embedder  # noqa: E402
+from scripts.evaluation import answers as ev  # noqa: E402
+from scripts.evaluation.retrievers import build_hybrid  # noqa: E402
+from scripts.evaluation.splits import split_of  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 PARAMS = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "random_state": 0}
@@ -59,7 +60,7 @@ def labelled(question, hits, bodies, memo):
 
 
 def export(model, features) -> dict:
-    """The fitted scikit-learn ensemble as ``index.trees`` JSON."""
+    """The fitted scikit-learn ensemble as ``index.answering.trees`` JSON."""
     trees, depth = [], 0
     for (predictor,) in model._predictors:  # one tree per iteration for a binary classifier
         nodes = predictor.nodes

@@ -3,7 +3,7 @@
 Data: the ``quotes`` split (index/evaluation/splits.py) of SQuAD dev questions asked of the SQuAD
 archive and MultiHop-RAG answerable questions asked of theirs, each retrieved by the engine's
 hybrid retriever, with their candidate sentences ordered by the shipped quote ranker
-(``index.quotes``). Pairs (question, sentence):
+(``index.answering.quotes``). Pairs (question, sentence):
 
 - positive: up to 2 of the top 8 sentences that hold the gold (as ``archivist eval answers`` counts),
   or, when none does, the gold article's sentence holding the SQuAD answer / the first evidence fact;
@@ -41,13 +41,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index import quotes, verifier  # noqa: E402
-from index.answers import parse_date  # noqa: E402
-from index.chunking import split_sentences  # noqa: E402
-from index.embedding import DEFAULT_KIND, go_offline, model_dir  # noqa: E402
-from index.evaluation import answers as ev  # noqa: E402
-from index.evaluation.retrievers import build_hybrid  # noqa: E402
-from index.evaluation.splits import split_of  # noqa: E402
+from index.answering import quotes, verifier  # noqa: E402
+from index.answering.compose import parse_date  # noqa: E402
+from index.embedding.base import DEFAULT_KIND, go_offline, model_dir  # noqa: E402
+from index.text.chunking import split_sentences  # noqa: E402
+from scripts.evaluation import answers as ev  # noqa: E402
+from scripts.evaluation.retrievers import build_hybrid  # noqa: E402
+from scripts.evaluation.splits import split_of  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 TOP = 8  # candidates per question, by the quote ranker
@@ -58,7 +58,7 @@ ADAPTED = ("attention.self.query", "attention.self.key", "attention.self.value",
 
 def candidate_rows(args) -> list[tuple]:
     """(kind, group, question, texts of the top candidates, their gold labels, a gold sentence if none holds it)."""
-    from index.embedding import load_embedder
+    from index.embedding.factory import load_embedder
 
     embedder = load_embedder(DEFAULT_KIND, args.cache)
     memo = ev.MemoEncoder(embedder)

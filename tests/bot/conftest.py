@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from bot.runner import start_bot
-from index.embedding import load_embedder
+from index.embedding.factory import load_embedder
 from index.engine import Engine
 from index.settings import Settings
 from tests.bot.archive import write_hostile_article

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from index.chunking import split_sentences
 from index.engine import Engine
 from index.errors import IndexBusy
 from index.models import Filters
 from index.settings import Settings
+from index.text.chunking import split_sentences
 from tests.conftest import small_corpus
 
 

@@ -1,0 +1,314 @@
+"""`archivist`: the engine in a terminal. Parses input, calls the engine, formats output.
+
+Every engine error (``ArchivistError``) becomes one sentence on stderr and exit code 1;
+``--json`` output shapes are stable and documented in README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from bot.cli import jsonout, terminal
+from index.engine import Engine
+from index.errors import ArchivistError
+from index.models import Filters
+from index.settings import SETTINGS, Settings, settings_markdown
+from index.sources import FORMATS
+from index.sources.ingest import read_nothing
+
+log = logging.getLogger(__name__)
+
+
+class Context:
+    def __init__(self, home: Path | None) -> None:
+        self.home = home
+        self._engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.load(home=self.home)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine.open(self.settings)
+        return self._engine
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the engine's named errors into one clear sentence and exit code 1."""
+    try:
+        yield
+    except ArchivistError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+class ProgressBar:
+    """A tqdm bar per phase; silent when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._phase = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if phase != self._phase:
+            self.close()
+            self._phase = phase
+            self._bar = tqdm(total=total, desc=phase, unit="", disable=None, leave=False, file=sys.stderr)
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _emit_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def filter_options(func):
+    """The filters shared by search and ask."""
+    for option in reversed(
+        [
+            click.option("--after", metavar="DATE", help="Only articles published on or after this date (YYYY-MM-DD)."),
+            click.option("--before", metavar="DATE", help="Only articles published before this date (YYYY-MM-DD)."),
+            click.option("--source", help="Only articles from this source (outlet or site name)."),
+            click.option("--category", help="Only articles in this category."),
+            click.option("--author", help="Only articles by this author."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _filters(after, before, source, category, author) -> Filters | None:
+    if not any((after, before, source, category, author)):
+        return None
+    return Filters(after=after, before=before, source=source, category=category, author=author)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ARCHIVIST_HOME",
+    help="Folder holding the archive (default: $ARCHIVIST_HOME, else the per-user data directory).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does (to stderr).")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
+    """Archivist: answers questions from a news archive with verbatim, cited quotes."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = Context(home)
+    ctx.call_on_close(lambda: ctx.obj._engine and ctx.obj._engine.close())
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="Read every input as this format instead of detecting it."
+)
+@click.option(
+    "--prune", is_flag=True, help="Remove stored articles whose file has disappeared (or was read without them)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def ingest(obj: Context, paths: tuple[str, ...], fmt: str | None, prune: bool, as_json: bool) -> None:
+    """Add or update articles from files, folders (recursively) or globs."""
+    bar = ProgressBar()
+    with user_errors():
+        report = obj.engine.ingest(list(paths), format=fmt, prune=prune, progress=bar)
+    bar.close()
+    if as_json:
+        _emit_json(jsonout.ingest_json(report))
+    else:
+        click.echo(terminal.render_ingest(report))
+    if read_nothing(report) and (report.skipped or report.failed):
+        raise click.ClickException("Nothing could be read from the given paths.")
+
+
+@cli.group()
+def articles() -> None:
+    """List or show stored articles."""
+
+
+@articles.command("list")
+@click.option("-n", "--limit", type=int, default=None, help="Show at most this many (newest first).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (without bodies).")
+@click.pass_obj
+def articles_list(obj: Context, limit: int | None, as_json: bool) -> None:
+    """List stored articles, newest first."""
+    for article in obj.engine.recent(limit):
+        click.echo(
+            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            if as_json
+            else terminal.render_article_line(article)
+        )
+
+
+@articles.command("show")
+@click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True, help="The full stored article as JSON.")
+@click.pass_obj
+def articles_show(obj: Context, article_id: str, as_json: bool) -> None:
+    """Show one stored article in full."""
+    with user_errors():
+        article = obj.engine.article(article_id)
+    click.echo(
+        json.dumps(jsonout.article_json(article), ensure_ascii=False) if as_json else terminal.render_article(article)
+    )
+
+
+@cli.command()
+@click.option("-n", "count", type=int, default=10, show_default=True, help="How many articles.")
+@click.option("--category", help="Only this category.")
+@click.option("--source", help="Only this source.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (without bodies).")
+@click.pass_obj
+def recent(obj: Context, count: int, category: str | None, source: str | None, as_json: bool) -> None:
+    """The newest articles by publication date."""
+    for article in obj.engine.recent(count, category=category, source=source):
+        click.echo(
+            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            if as_json
+            else terminal.render_article_line(article)
+        )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def stats(obj: Context, as_json: bool) -> None:
+    """Archive size, last ingest and index times, index generation and model."""
+    result = obj.engine.stats()
+    if as_json:
+        _emit_json(jsonout.stats_json(result))
+    else:
+        click.echo(terminal.render_stats(result))
+
+
+@cli.command("index")
+@click.option("--full", is_flag=True, help="Re-embed every chunk instead of only new or changed text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def index_command(obj: Context, full: bool, as_json: bool) -> None:
+    """Embed new chunks and build the next vector index generation."""
+    bar = ProgressBar()
+    with user_errors():
+        report = obj.engine.reindex(full=full, progress=bar)
+    bar.close()
+    if as_json:
+        _emit_json(jsonout.index_json(report))
+    else:
+        click.echo(
+            f"generation {report.generation}: {report.total_vectors} vectors, {report.embedded} passages and "
+            f"{report.sentences_embedded} sentences embedded, {report.removed} stale vectors removed, "
+            f"{report.seconds:.1f}s"
+        )
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("-k", "k", type=int, default=10, show_default=True, help="How many results.")
+@filter_options
+@click.option(
+    "--queries",
+    type=click.File("r", encoding="utf-8"),
+    help="Batch mode: one query per line; one JSON line out per query.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_obj
+def search(obj: Context, query, k, after, before, source, category, author, queries, as_json) -> None:
+    """Find the passages that best match QUERY."""
+    filters = _filters(after, before, source, category, author)
+    with user_errors():
+        if queries is not None:
+            for line in queries:
+                text = line.strip()
+                if text:
+                    hits = obj.engine.search(text, k=k, filters=filters)
+                    _emit_json({"query": text, "hits": [jsonout.hit_json(h) for h in hits]})
+            return
+        if not query:
+            raise click.UsageError("Give a QUERY or --queries FILE.")
+        hits = obj.engine.search(query, k=k, filters=filters)
+    if as_json:
+        _emit_json({"query": query, "hits": [jsonout.hit_json(h) for h in hits]})
+    else:
+        click.echo(terminal.render_hits(hits))
+
+
+@cli.command()
+@click.argument("question", required=False)
+@filter_options
+@click.option(
+    "--questions",
+    type=click.File("r", encoding="utf-8"),
+    help="Batch mode: one question per line; one JSON line out per question.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_obj
+def ask(obj: Context, question, after, before, source, category, author, questions, as_json) -> None:
+    """Answer QUESTION with verbatim quotes from the archive, or say it is not covered."""
+    filters = _filters(after, before, source, category, author)
+    with user_errors():
+        if questions is not None:
+            for line in questions:
+                text = line.strip()
+                if text:
+                    _emit_json(jsonout.answer_json(obj.engine.ask(text, filters=filters)))
+            return
+        if not question:
+            raise click.UsageError("Give a QUESTION or --questions FILE.")
+        answer = obj.engine.ask(question, filters=filters)
+    click.echo(
+        json.dumps(jsonout.answer_json(answer), ensure_ascii=False) if as_json else terminal.render_answer(answer)
+    )
+
+
+@cli.command()
+@click.pass_obj
+def chat(obj: Context) -> None:
+    """Ask questions interactively; each follows up on the ones before it (empty line or Ctrl-D quits)."""
+    history: list[str] = []
+    click.echo("Ask about the archive. Follow-up questions keep the conversation's context. Empty line quits.")
+    while True:
+        try:
+            question = click.prompt("?", default="", show_default=False, prompt_suffix=" ").strip()
+        except (EOFError, click.Abort):
+            break
+        if not question:
+            break
+        with user_errors():
+            answer = obj.engine.ask(question, history=history)
+        click.echo(terminal.render_answer(answer))
+        click.echo("")
+        history.append(question)
+
+
+@cli.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (as in README.md).")
+def settings_command(markdown: bool) -> None:
+    """List every setting with its environment variable, default and meaning."""
+    if markdown:
+        click.echo(settings_markdown())
+        return
+    for setting in SETTINGS:
+        default = "(secret, no default)" if setting.secret else setting.default
+        click.echo(f"{setting.env:<34} {default!s:<28} {setting.help}")

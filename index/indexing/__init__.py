@@ -1,0 +1,1 @@
+"""Vector-index generations: embedding the stored chunks and sentences, writing, opening and recovering FAISS files."""

@@ -1,0 +1,237 @@
+"""Building and opening the vector index, a derived artifact of the database.
+
+Vectors are stored in SQLite keyed by a hash of the text they embed, so a re-index embeds
+only text it has not seen and the FAISS file can always be rebuilt without the model.
+A new generation is written next to the current one (temp file, fsync, rename), recorded
+in SQLite after the rename, and verified when opened; a bad file falls back to the
+previous generation or is rebuilt from the stored vectors. One re-index runs at a time.
+
+After the passages, every sentence of every article is embedded too (once per distinct text,
+kept in ``sentence_vectors``): choosing quotes compares the question with up to 40 sentences,
+and embedding them at question time was most of an answer's latency. The archive is searchable
+as soon as the new generation is recorded; an interrupted sentence pass resumes at the next run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding.base import Embedder
+from index.errors import IndexBusy, IndexUnavailable
+from index.indexing.vectors import IndexFile, VectorIndex, build_index, open_index, write_generation
+from index.models import IndexReport
+from index.retrieval.hybrid import ChunkRecord, passage_text
+from index.store.database import GenerationRecord, Store, VectorTable, utc_now
+from index.text.chunking import split_sentences
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+EMBED_BATCH = 256
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def load_records(store: Store) -> list[ChunkRecord]:
+    return [ChunkRecord(*row) for row in store.iter_chunk_rows()]
+
+
+def fingerprint(records: Sequence[ChunkRecord], hashes: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for record, h in zip(records, hashes, strict=True):
+        digest.update(f"{record.chunk_id}:{h};".encode())
+    return digest.hexdigest()[:32]
+
+
+class Indexer:
+    """Owns the index folder of one archive home."""
+
+    def __init__(self, store: Store, folder: Path, *, hnsw_threshold: int, sentence_vectors: bool) -> None:
+        self.store = store
+        self.folder = folder
+        self.hnsw_threshold = hnsw_threshold
+        self.sentence_vectors = sentence_vectors
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _exclusive(self):
+        """One re-index at a time, across threads and processes."""
+        if not self._lock.acquire(blocking=False):
+            raise IndexBusy("A re-index is already running; try again when it has finished.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = open(self.folder / "index.lock", "w")  # noqa: SIM115 - held for the whole block
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise IndexBusy("A re-index is already running in another process; try again later.") from exc
+            yield
+        finally:
+            handle.close()
+            self._lock.release()
+
+    def reindex(self, embedder: Embedder, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
+        started = time.perf_counter()
+        with self._exclusive():
+            records = load_records(self.store)
+            passages = [passage_text(r) for r in records]
+            hashes = [text_hash(p) for p in passages]
+            current = self._latest_valid(embedder.name)
+            stamp = fingerprint(records, hashes)
+            up_to_date = not full and current is not None and current[0].fingerprint == stamp
+            sentences_done = not self.sentence_vectors or self.store.meta(_sentences_key(embedder)) == stamp
+            if up_to_date and sentences_done:
+                log.info("index generation %d is up to date", current[0].generation)
+                return IndexReport(0, 0, 0, current[0].count, current[0].generation, time.perf_counter() - started)
+            if up_to_date:
+                embedded, removed, count, generation = 0, 0, current[0].count, current[0].generation
+            else:
+                embedded, removed, count, generation = self._build(
+                    embedder, records, passages, hashes, current, stamp, full, progress
+                )
+            sentences = 0
+            if self.sentence_vectors:
+                sentences = self._embed_sentences(embedder, full, progress)
+                self.store.set_meta(_sentences_key(embedder), stamp)
+            seconds = time.perf_counter() - started
+            log.info(
+                "index generation %d: %d vectors, %d passages and %d sentences embedded, %.1fs",
+                generation, count, embedded, sentences, seconds,
+            )  # fmt: skip
+            return IndexReport(embedded, sentences, removed, count, generation, seconds)
+
+    def _build(
+        self,
+        embedder: Embedder,
+        records: Sequence[ChunkRecord],
+        passages: Sequence[str],
+        hashes: Sequence[str],
+        current: tuple[GenerationRecord, VectorIndex] | None,
+        stamp: str,
+        full: bool,
+        progress: Progress | None,
+    ) -> tuple[int, int, int, int]:
+        """Embed the passages not yet embedded and record a new generation: (embedded, removed, count, generation)."""
+        known = set() if full else self.store.known_vector_hashes(embedder.name)
+        todo = sorted({h: p for h, p in zip(hashes, passages, strict=True) if h not in known}.items())
+        self._embed(embedder, todo, progress, "embedding", "vectors")
+
+        unique = list(dict.fromkeys(hashes))
+        stored = self.store.get_vectors(embedder.name, unique, embedder.dim)
+        missing = [h for h in unique if h not in stored]
+        if missing:
+            raise IndexUnavailable(f"{len(missing)} chunk vectors are missing after embedding; run a full re-index.")
+        ids = np.array([r.chunk_id for r in records], dtype=np.int64)
+        matrix = np.stack([stored[h] for h in hashes]) if records else np.zeros((0, embedder.dim), np.float32)
+        if progress:
+            progress("building", 0, 1)
+        generation = (current[0].generation if current else self._max_generation()) + 1
+        index = build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name)
+        written = write_generation(index, self.folder, generation)
+        self.store.record_generation(_record(written, stamp))
+        removed = self.store.drop_vectors_except(embedder.name, set(unique))
+        if progress:
+            progress("building", 1, 1)
+        return len(todo), removed, len(ids), generation
+
+    def _embed_sentences(self, embedder: Embedder, full: bool, progress: Progress | None) -> int:
+        """Embed the archive's sentences not yet embedded, drop those no article has any more; the number embedded."""
+        texts = {}
+        for body in self.store.iter_bodies():
+            for span in split_sentences(body):
+                sentence = body[span.start : span.end]
+                texts[text_hash(sentence)] = sentence
+        known = set() if full else self.store.known_vector_hashes(embedder.name, "sentence_vectors")
+        todo = sorted((h, t) for h, t in texts.items() if h not in known)
+        self._embed(embedder, todo, progress, "embedding sentences", "sentence_vectors")
+        self.store.drop_vectors_except(embedder.name, set(texts), "sentence_vectors")
+        return len(todo)
+
+    def _embed(
+        self, embedder: Embedder, todo: list[tuple[str, str]], progress: Progress | None, phase: str, table: VectorTable
+    ) -> None:
+        """Embed in batches and store each batch at once, so an interrupted run keeps its progress."""
+        for offset in range(0, len(todo), EMBED_BATCH):
+            batch = todo[offset : offset + EMBED_BATCH]
+            within = None
+            if progress:
+
+                def within(done: int, _total: int, offset: int = offset) -> None:
+                    progress(phase, offset + done, len(todo))
+
+            vectors = embedder.encode_passages([text for _, text in batch], progress=within)
+            self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)], table)
+
+    def _max_generation(self) -> int:
+        gens = self.store.generations()
+        return gens[0].generation if gens else 0
+
+    def _latest_valid(self, model_name: str) -> tuple[GenerationRecord, VectorIndex] | None:
+        for record in self.store.generations():
+            if record.model_name != model_name:
+                continue
+            try:
+                return record, open_index(_index_file(record, self.folder))
+            except IndexUnavailable as exc:
+                log.warning("index generation %d is unusable: %s", record.generation, exc)
+        return None
+
+    def open_current(self, embedder: Embedder) -> tuple[VectorIndex, GenerationRecord]:
+        """The newest generation that verifies; if none does, rebuild it from the stored vectors."""
+        found = self._latest_valid(embedder.name)
+        if found is not None:
+            record, index = found
+            records = load_records(self.store)
+            stamp = fingerprint(records, [text_hash(passage_text(r)) for r in records])
+            if record.fingerprint != stamp:
+                log.warning("index generation %d does not match the archive; rebuilding", record.generation)
+            else:
+                return index, record
+        log.warning("bringing the vector index up to date with the archive")
+        self.reindex(embedder)
+        found = self._latest_valid(embedder.name)
+        if found is None:
+            raise IndexUnavailable("The vector index could not be opened or rebuilt.")
+        return found[1], found[0]
+
+
+def _sentences_key(embedder: Embedder) -> str:
+    """The meta key holding the archive fingerprint at which every sentence had a vector from ``embedder``."""
+    return f"sentences_embedded_at:{embedder.name}"
+
+
+def _index_file(record: GenerationRecord, folder: Path) -> IndexFile:
+    return IndexFile(
+        path=folder / record.path,
+        generation=record.generation,
+        checksum=record.checksum,
+        count=record.count,
+        dim=record.dim,
+        kind=record.kind,
+        model_name=record.model_name,
+    )
+
+
+def _record(written: IndexFile, stamp: str) -> GenerationRecord:
+    return GenerationRecord(
+        generation=written.generation,
+        path=written.path.name,  # relative to the index folder, so the home can move
+        checksum=written.checksum,
+        count=written.count,
+        dim=written.dim,
+        kind=written.kind,
+        model_name=written.model_name,
+        fingerprint=stamp,
+        created_at=utc_now(),
+    )

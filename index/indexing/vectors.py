@@ -1,0 +1,333 @@
+"""The FAISS vector index: a derived artifact built from stored chunk vectors, written crash-safely.
+
+The index maps chunk ids to unit vectors and answers inner-product (cosine) searches. Small archives use an
+exact flat index; past ``hnsw_threshold`` vectors an HNSW graph answers in well under a millisecond. Each build is
+written as a numbered generation file (``vectors-000042.faiss``) through a temp file, fsync and ``os.replace``;
+the returned ``IndexFile`` is the manifest the caller records, and ``open_index`` refuses any file that disagrees
+with it. Nothing here touches SQLite: callers pass ids and vectors in and store the manifest they get back.
+
+File layout: ``MAGIC``, a 4-byte little-endian header length, a UTF-8 JSON header (kind, count, dim, model name,
+efSearch, payload size), then the bytes of ``faiss.serialize_index``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.errors import IndexUnavailable
+from index.store.durable import fsync_folder
+
+logger = logging.getLogger(__name__)
+
+MAGIC = b"ARCHIVIST-VECTORS\x01"
+FLAT = "flat"
+HNSW = "hnsw"
+DEFAULT_HNSW_THRESHOLD = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 128
+# An HNSW search restricted to fewer than this share of the vectors scans the allowed rows exactly instead of walking
+# the graph: graph walks lose recall and speed when most neighbours are filtered out (see scripts/bench_vectors.py).
+HNSW_FILTER_EXACT_BELOW = 0.05
+
+_HEADER_LENGTH = struct.Struct("<I")
+_GENERATION_FILE = re.compile(r"^vectors-(\d{6,})\.faiss$")
+_TEMP_PREFIX = ".vectors-"
+_TEMP_SUFFIX = ".tmp"
+
+
+class IndexCorrupt(IndexUnavailable):
+    """The index file is truncated, damaged or unreadable."""
+
+
+class IndexMismatch(IndexUnavailable):
+    """The index file is intact but does not match its manifest (count, dimensions, kind or model)."""
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """Manifest of one written generation; the caller stores it and passes it back to ``open_index``."""
+
+    path: Path
+    generation: int
+    checksum: str
+    count: int
+    dim: int
+    kind: str
+    model_name: str
+
+
+class VectorIndex:
+    """A searchable set of (chunk id, unit vector) pairs, exact or HNSW."""
+
+    def __init__(self, index: faiss.IndexIDMap, *, kind: str, model_name: str, ef_search: int) -> None:
+        self._index = index
+        self.kind = kind
+        self.model_name = model_name
+        self.ef_search = ef_search
+        inner = faiss.downcast_index(index.index)
+        self._inner = inner
+        self._storage = faiss.downcast_index(inner.storage) if kind == HNSW else inner
+        self._ids = faiss.vector_to_array(index.id_map)
+        self._id_order = np.argsort(self._ids, kind="stable")
+        self._sorted_ids = self._ids[self._id_order]
+
+    @property
+    def count(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self._index.d)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The chunk ids held, in insertion order (a copy)."""
+        return self._ids.copy()
+
+    def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` (chunk id, inner product) pairs for one query vector, best first.
+
+        ``allowed`` restricts results to those chunk ids (ids absent from the index are ignored). A flat index,
+        or an HNSW index with under ``HNSW_FILTER_EXACT_BELOW`` of its vectors allowed, scans exactly the allowed
+        rows; a broader filter on HNSW walks the graph with the filter and twice the usual efSearch.
+        """
+        matrix = self._as_queries(query)
+        if matrix.shape[0] != 1:
+            raise ValueError(f"search takes one query vector, got {matrix.shape[0]}; use search_many for a batch.")
+        return self._search(matrix, k, allowed)[0]
+
+    def search_many(
+        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """``search`` for a (q, dim) batch: one result list per query row."""
+        return self._search(self._as_queries(queries), k, allowed)
+
+    def _search(self, matrix: np.ndarray, k: int, allowed: np.ndarray | None) -> list[list[tuple[int, float]]]:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        if self.count == 0:
+            return [[] for _ in range(matrix.shape[0])]
+        if allowed is not None:
+            return self._search_allowed(matrix, k, allowed)
+        params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k)) if self.kind == HNSW else None
+        scores, labels = self._index.search(matrix, min(k, self.count), params=params)
+        return [_pairs(label_row, score_row) for label_row, score_row in zip(labels, scores, strict=True)]
+
+    def _search_allowed(self, matrix: np.ndarray, k: int, allowed: np.ndarray) -> list[list[tuple[int, float]]]:
+        rows = self._rows_of(np.asarray(allowed, dtype=np.int64).ravel())
+        if rows.size == 0:
+            return [[] for _ in range(matrix.shape[0])]
+        selector = faiss.IDSelectorBatch(rows)
+        if self.kind == HNSW and rows.size >= HNSW_FILTER_EXACT_BELOW * self.count:
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=2 * max(self.ef_search, k))
+            scores, positions = self._inner.search(matrix, min(k, int(rows.size)), params=params)
+        else:
+            params = faiss.SearchParameters(sel=selector)
+            scores, positions = self._storage.search(matrix, min(k, int(rows.size)), params=params)
+        labels = np.where(positions >= 0, self._ids[np.maximum(positions, 0)], -1)
+        return [_pairs(label_row, score_row) for label_row, score_row in zip(labels, scores, strict=True)]
+
+    def _rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """Internal row numbers of those chunk ids that the index holds."""
+        if self.count == 0 or chunk_ids.size == 0:
+            return np.empty(0, dtype=np.int64)
+        wanted = np.unique(chunk_ids)  # sorted queries keep searchsorted cache-friendly
+        found = np.minimum(np.searchsorted(self._sorted_ids, wanted), self.count - 1)
+        present = self._sorted_ids[found] == wanted
+        return np.sort(self._id_order[found[present]]).astype(np.int64)
+
+    def _as_queries(self, queries: np.ndarray) -> np.ndarray:
+        matrix = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if matrix.ndim != 2 or matrix.shape[1] != self.dim:
+            raise ValueError(f"query vectors must have {self.dim} dimensions, got shape {np.shape(queries)}.")
+        return _unit_rows(matrix, what="query")
+
+    def serialized(self) -> np.ndarray:
+        """The FAISS bytes of this index (uint8 array)."""
+        return faiss.serialize_index(self._index)
+
+
+def build_index(
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    *,
+    model_name: str,
+    hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+) -> VectorIndex:
+    """Index ``vectors`` (n, dim) under the chunk ``ids`` (n,): exact below ``hnsw_threshold`` rows, HNSW at or above.
+
+    Rows are re-normalised to unit length in float32, so scores are cosine similarities.
+    """
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] == 0:
+        raise ValueError(f"vectors must be an (n, dim) matrix with dim >= 1, got shape {vectors.shape}.")
+    if ids.shape != (vectors.shape[0],):
+        raise ValueError(f"got {ids.size} ids for {vectors.shape[0]} vectors.")
+    if np.unique(ids).size != ids.size:
+        raise ValueError("chunk ids must be unique.")
+    if not model_name:
+        raise ValueError("model_name must name the embedding model that produced the vectors.")
+    vectors = _unit_rows(vectors, what="chunk")
+    dim = vectors.shape[1]
+    if ids.size >= hnsw_threshold:
+        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+        kind = HNSW
+    else:
+        inner = faiss.IndexFlatIP(dim)
+        kind = FLAT
+    mapped = faiss.IndexIDMap(inner)
+    mapped.add_with_ids(vectors, ids)
+    logger.info("built %s vector index of %d vectors (%d dims)", kind, ids.size, dim)
+    return VectorIndex(mapped, kind=kind, model_name=model_name, ef_search=HNSW_EF_SEARCH)
+
+
+def write_generation(index: VectorIndex, folder: Path, generation: int) -> IndexFile:
+    """Write ``index`` durably as ``folder/vectors-{generation:06d}.faiss`` and return its manifest.
+
+    The bytes go to a temp file in the same folder, are fsynced, renamed into place with ``os.replace`` and the
+    folder is fsynced. Afterwards the newest older generation is kept (the one the caller's manifest may still name
+    if it crashes before recording this one); every other generation file and stray temp file is deleted.
+    Only one writer may run per folder at a time.
+    """
+    if generation < 0:
+        raise ValueError(f"generation must be non-negative, got {generation}.")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_temp_files(folder)
+    target = folder / f"vectors-{generation:06d}.faiss"
+    temp = folder / f"{_TEMP_PREFIX}{generation:06d}{_TEMP_SUFFIX}"
+    payload = index.serialized()
+    header = json.dumps(
+        {
+            "kind": index.kind,
+            "count": index.count,
+            "dim": index.dim,
+            "model_name": index.model_name,
+            "ef_search": index.ef_search,
+            "payload_bytes": int(payload.size),
+        },
+        sort_keys=True,
+    ).encode("utf-8")
+    digest = hashlib.sha256()
+    try:
+        with open(temp, "wb") as handle:
+            for part in (MAGIC, _HEADER_LENGTH.pack(len(header)), header, memoryview(payload)):
+                handle.write(part)
+                digest.update(part)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_folder(folder)
+    _remove_old_generations(folder, generation)
+    logger.info("wrote vector index generation %d (%d vectors) to %s", generation, index.count, target)
+    return IndexFile(
+        path=target,
+        generation=generation,
+        checksum=digest.hexdigest(),
+        count=index.count,
+        dim=index.dim,
+        kind=index.kind,
+        model_name=index.model_name,
+    )
+
+
+def open_index(manifest: IndexFile) -> VectorIndex:
+    """Load the generation ``manifest`` names, verifying size, sha256 checksum, count, dimensions, kind and model.
+
+    Raises ``IndexUnavailable`` if the file is missing, ``IndexCorrupt`` if it is truncated, damaged or
+    unreadable, and ``IndexMismatch`` if it is intact but disagrees with the manifest.
+    """
+    path = Path(manifest.path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise IndexUnavailable(f"The vector index file {path} is missing.") from None
+    except OSError as error:
+        raise IndexUnavailable(f"The vector index file {path} cannot be read: {error.strerror}.") from error
+    header, payload_start = _read_header(path, data)
+    expected_size = payload_start + header["payload_bytes"]
+    if len(data) != expected_size:
+        raise IndexCorrupt(
+            f"The vector index file {path} is {len(data)} bytes long but should be {expected_size}: it is truncated "
+            "or has trailing bytes."
+        )
+    checksum = hashlib.sha256(data).hexdigest()
+    if checksum != manifest.checksum:
+        raise IndexCorrupt(f"The vector index file {path} is damaged: its sha256 checksum does not match the manifest.")
+    for field in ("kind", "count", "dim", "model_name"):
+        if header[field] != getattr(manifest, field):
+            raise IndexMismatch(
+                f"The vector index file {path} holds {field} {header[field]!r} but the manifest expects "
+                f"{getattr(manifest, field)!r}."
+            )
+    try:
+        loaded = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=payload_start))
+    except RuntimeError as error:
+        raise IndexCorrupt(f"The vector index file {path} cannot be loaded by FAISS.") from error
+    if not isinstance(loaded, faiss.IndexIDMap) or loaded.ntotal != header["count"] or loaded.d != header["dim"]:
+        raise IndexCorrupt(f"The vector index file {path} does not hold the index its header describes.")
+    return VectorIndex(loaded, kind=header["kind"], model_name=header["model_name"], ef_search=header["ef_search"])
+
+
+def _read_header(path: Path, data: bytes) -> tuple[dict, int]:
+    """The JSON header of an index file and the offset where the FAISS bytes start."""
+    fixed = len(MAGIC) + _HEADER_LENGTH.size
+    if len(data) < fixed or not data.startswith(MAGIC):
+        raise IndexCorrupt(f"The vector index file {path} is not an Archivist vector index (bad or missing header).")
+    (length,) = _HEADER_LENGTH.unpack_from(data, len(MAGIC))
+    try:
+        header = json.loads(data[fixed : fixed + length].decode("utf-8"))
+        fields = {key: header[key] for key in ("kind", "count", "dim", "model_name", "ef_search", "payload_bytes")}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise IndexCorrupt(f"The vector index file {path} has an unreadable header.") from error
+    return fields, fixed + length
+
+
+def _unit_rows(matrix: np.ndarray, *, what: str) -> np.ndarray:
+    if not np.isfinite(matrix).all():
+        raise ValueError(f"{what} vectors contain NaN or infinite values.")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError(f"{what} vectors contain an all-zero row.")
+    return np.ascontiguousarray(matrix / norms, dtype=np.float32)
+
+
+def _pairs(labels: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
+    return [(int(label), float(score)) for label, score in zip(labels, scores, strict=True) if label >= 0]
+
+
+def _remove_temp_files(folder: Path) -> None:
+    for stray in folder.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+        logger.warning("removing %s left by an interrupted index write", stray)
+        stray.unlink(missing_ok=True)
+
+
+def _remove_old_generations(folder: Path, current: int) -> None:
+    """Delete every generation file except ``current`` and the newest one older than it."""
+    generations = {}
+    for candidate in folder.iterdir():
+        match = _GENERATION_FILE.match(candidate.name)
+        if match:
+            generations[int(match.group(1))] = candidate
+    older = [number for number in generations if number < current]
+    keep = {current, max(older)} if older else {current}
+    for number, candidate in generations.items():
+        if number not in keep:
+            candidate.unlink(missing_ok=True)

@@ -1,0 +1,371 @@
+"""Hybrid retrieval: BM25 and dense search fused by score, steered by what the question says about its articles.
+
+For a question the retriever
+
+1. reads the outlets, authors, sections, dates and recency wishes it names (``index.retrieval.query``);
+2. scores every chunk with BM25 over "title + chunk text", scaled so the best chunk scores 1;
+3. adds metadata preferences: chunks of a named outlet, author or section, or published on a named
+   date, gain a fixed bonus; "latest" favours the newest articles;
+4. takes the best lexical candidates and the dense (MiniLM cosine) nearest neighbours, scores each
+   candidate with both signals and fuses them as ``w * lexical + (1 - w) * cosine + bonuses``;
+5. keeps the result diverse (at most ``per_article`` chunks of one article) and, when the question
+   names several outlets or dates, moves the best chunk of each up together, so a question comparing
+   two reports sees both near the top.
+
+Hard ``Filters`` (date range, source, category, author) restrict every step. Nothing here touches
+SQLite: the caller passes ``ChunkRecord`` rows, a ``VectorIndex`` keyed by chunk id and the embedder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+import numpy as np
+
+from index.models import Filters, Hit
+from index.retrieval.lexical import LexicalIndex, tokenize
+from index.retrieval.query import Catalog, QueryIntent, parse_query
+
+logger = logging.getLogger(__name__)
+
+_NO_DAY = -1
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One stored chunk with its article's metadata, as the engine reads it from the store."""
+
+    chunk_id: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str | None
+    author: str | None
+    category: str | None
+    published_at: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """Tuning of the fusion; the defaults are the values measured best on MultiHop-RAG (see docs/benchmarks.md)."""
+
+    lexical_weight: float = 0.7  # w in w * lexical + (1 - w) * cosine
+    use_dense: bool = True
+    use_lexical: bool = True
+    use_metadata: bool = True
+    title_in_lexical: bool = True  # BM25 indexes "title + chunk" rather than the chunk alone
+    source_bonus: float = 0.3
+    date_bonus: float = 0.3
+    author_bonus: float = 0.3
+    category_bonus: float = 0.1
+    recency_bonus: float = 0.2
+    recency_half_life_days: float = 30.0
+    date_slack_days: int = 1  # publication times are UTC; a question's day may be the reader's
+    candidates: int = 100  # taken from each of lexical and dense search
+    per_article: int = 4
+    balance_sources: bool = True  # several outlets named: each one's best chunk before any one's second
+    balance_dates: bool = True  # the same for several publication dates named
+
+
+class QueryEmbedder(Protocol):
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+class VectorSearch(Protocol):
+    def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+
+
+def passage_text(record: ChunkRecord) -> str:
+    """The text embedded for a chunk."""
+    return record.text
+
+
+def lexical_text(record: ChunkRecord) -> str:
+    """The text BM25 indexes for a chunk: its article's title, then the chunk."""
+    return f"{record.title}\n{record.text}"
+
+
+class HybridRetriever:
+    """Searches a fixed set of chunks; build a new one when the archive changes."""
+
+    def __init__(
+        self,
+        records: Sequence[ChunkRecord],
+        lexical: LexicalIndex,
+        vector_index: VectorSearch | None,
+        embedder: QueryEmbedder | None,
+        settings: RetrievalSettings,
+    ) -> None:
+        self._records = list(records)
+        self._lexical = lexical
+        self._vectors = vector_index
+        self._embedder = embedder
+        self.settings = settings
+        self._chunk_ids = np.array([r.chunk_id for r in self._records], dtype=np.int64)
+        self._position = {int(cid): i for i, cid in enumerate(self._chunk_ids)}
+        articles: dict[str, int] = {}
+        self._article = np.array([articles.setdefault(r.article_id, len(articles)) for r in self._records], np.int64)
+        first: dict[str, ChunkRecord] = {}
+        for record in self._records:
+            first.setdefault(record.article_id, record)
+        meta = list(first.values())
+        self._sources = _Codes([m.source or "" for m in meta])
+        self._authors = _Codes([m.author or "" for m in meta])
+        self._categories = _Codes([(m.category or "").lower() for m in meta])
+        self._art_day = np.array([_day_number(m.published_at) for m in meta], dtype=np.int64)
+        self.catalog = Catalog(self._sources.names, self._authors.names, self._categories.names)
+
+    @classmethod
+    def build(
+        cls,
+        records: Sequence[ChunkRecord],
+        vector_index: VectorSearch | None,
+        embedder: QueryEmbedder | None,
+        *,
+        settings: RetrievalSettings | None = None,
+    ) -> HybridRetriever:
+        """Index ``records`` for BM25; dense search uses ``vector_index`` (keyed by chunk id) and ``embedder``."""
+        settings = settings or RetrievalSettings()
+        started = time.perf_counter()
+        lexical = LexicalIndex.build(lexical_text(r) if settings.title_in_lexical else r.text for r in records)
+        logger.info("BM25 index over %d chunks built in %.2fs", len(records), time.perf_counter() - started)
+        return cls(records, lexical, vector_index, embedder, settings)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        filters: Filters | None = None,
+        diverse: bool = True,
+        now: datetime | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``query`` within ``filters``, best first."""
+        if k < 1 or not self._records or not query.strip():
+            return []
+        s = self.settings
+        allowed = self._allowed(filters)
+        if allowed is not None and not allowed.any():
+            return []
+        intent = parse_query(query, self.catalog, now=now)
+        bonus = self._bonuses(intent, allowed) if s.use_metadata else np.zeros(len(self._records), np.float32)
+
+        lexical = self._lexical_scores(intent.text, allowed) if s.use_lexical else np.zeros(len(self._records), "f4")
+        prior = lexical * s.lexical_weight + bonus if s.use_dense else lexical + bonus
+        if allowed is not None:
+            prior = np.where(allowed, prior, -np.inf)
+        pool = max(s.candidates, k * 3)
+        candidates = _top(prior, pool)
+        candidates = candidates[np.isfinite(prior[candidates])]
+
+        if s.use_dense and self._vectors is not None and self._embedder is not None:
+            cosine = self._dense(query, candidates, allowed, pool)
+            positions = np.fromiter(cosine, dtype=np.int64, count=len(cosine))
+            dense = np.fromiter(cosine.values(), dtype=np.float32, count=len(cosine))
+            lex_weight = s.lexical_weight if s.use_lexical else 0.0
+            scores = lex_weight * lexical[positions] + (1 - lex_weight) * dense + bonus[positions]
+        else:
+            positions = candidates
+            scores = prior[positions]
+
+        order = np.argsort(-scores, kind="stable")
+        ranked = [(int(positions[i]), float(scores[i])) for i in order]
+        if diverse:
+            ranked = self._diversify(ranked, intent)
+        return [self._hit(position, score) for position, score in ranked[:k]]
+
+    # -- scoring -------------------------------------------------------------------------------------
+
+    def _lexical_scores(self, text: str, allowed: np.ndarray | None) -> np.ndarray:
+        """BM25 scores scaled so that the best allowed chunk scores 1."""
+        scores = self._lexical.scores_for_tokens(tokenize(text))
+        top = float(scores[allowed].max() if allowed is not None else scores.max())
+        return scores / top if top > 0 else scores
+
+    def _dense(self, query: str, lexical: np.ndarray, allowed: np.ndarray | None, pool: int) -> dict[int, float]:
+        """Cosine of the query with the lexical candidates and with its own nearest neighbours, by position."""
+        vector = self._embedder.encode_query(query)
+        allowed_ids = self._chunk_ids[allowed] if allowed is not None else None
+        found = self._vectors.search(vector, pool, allowed=allowed_ids)
+        if lexical.size:
+            found += self._vectors.search(vector, int(lexical.size), allowed=self._chunk_ids[lexical])
+        cosine: dict[int, float] = {}
+        for chunk_id, score in found:
+            position = self._position.get(chunk_id)
+            if position is not None:
+                cosine[position] = score
+        for position in lexical:
+            cosine.setdefault(int(position), 0.0)
+        return cosine
+
+    def _bonuses(self, intent: QueryIntent, allowed: np.ndarray | None) -> np.ndarray:
+        s = self.settings
+        per_article = np.zeros(self._art_day.size, dtype=np.float32)
+        if intent.sources:
+            per_article += s.source_bonus * self._sources.mask(lambda name: name in intent.sources)
+        if intent.authors:
+            per_article += s.author_bonus * self._authors.mask(lambda name: name in intent.authors)
+        if intent.categories:
+            wanted = {c.lower() for c in intent.categories}
+            per_article += s.category_bonus * self._categories.mask(lambda name: name in wanted)
+        if intent.dates:
+            per_article += s.date_bonus * self._in_dates(intent)
+        if intent.prefers_recent:
+            per_article += s.recency_bonus * self._freshness(allowed)
+        return per_article[self._article]
+
+    def _in_dates(self, intent: QueryIntent) -> np.ndarray:
+        days = self._art_day
+        hit = np.zeros(days.shape, dtype=bool)
+        slack = self.settings.date_slack_days
+        for rng in intent.dates:
+            hit |= (days >= rng.first.toordinal() - slack) & (days <= rng.last.toordinal() + slack)
+        return hit & (days != _NO_DAY)
+
+    def _freshness(self, allowed: np.ndarray | None) -> np.ndarray:
+        """1 for the newest article (among those allowed), halving every ``recency_half_life_days`` before it."""
+        days = self._art_day
+        known = days != _NO_DAY
+        if allowed is not None:
+            known &= np.bincount(self._article[allowed], minlength=days.size) > 0
+        if not known.any():
+            return np.zeros(days.shape, dtype=np.float32)
+        newest = days[known].max()
+        fresh = np.power(0.5, (newest - days) / self.settings.recency_half_life_days)
+        return np.where(known, fresh, 0.0).astype(np.float32)
+
+    # -- filters and diversity ----------------------------------------------------------------------
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Chunk mask of ``filters`` (None when nothing is filtered)."""
+        if filters is None or not any(
+            (filters.after, filters.before, filters.source, filters.category, filters.author)
+        ):
+            return None
+        ok = np.ones(self._art_day.size, dtype=bool)
+        if filters.source:
+            wanted = self.catalog.sources_named(filters.source)
+            ok &= self._sources.mask(lambda name: name in wanted)
+        if filters.category:
+            category = filters.category.strip().lower()
+            ok &= self._categories.mask(lambda name: name == category)
+        if filters.author:
+            needle = filters.author.strip().lower()
+            ok &= self._authors.mask(lambda name: needle in name.lower())
+        if filters.after or filters.before:
+            days = self._art_day
+            ok &= days != _NO_DAY
+            if filters.after:
+                ok &= days >= _filter_day(filters.after)
+            if filters.before:
+                ok &= days < _filter_day(filters.before)
+        return ok[self._article]
+
+    def _diversify(self, ranked: list[tuple[int, float]], intent: QueryIntent) -> list[tuple[int, float]]:
+        """At most ``per_article`` chunks per article; when the question names several outlets or dates,
+        the best chunk of each comes before the second-best of any."""
+        cap = self.settings.per_article
+        taken: dict[int, int] = {}
+        kept: list[tuple[int, float]] = []
+        for position, score in ranked:
+            article = int(self._article[position])
+            if taken.get(article, 0) < cap:
+                taken[article] = taken.get(article, 0) + 1
+                kept.append((position, score))
+        targets = self._targets(intent) if self.settings.balance_sources else []
+        return _lead_with(kept, targets, self._article) if len(targets) > 1 else kept
+
+    def _targets(self, intent: QueryIntent) -> list[np.ndarray]:
+        """One per-article mask for each outlet and each date the question names."""
+        targets = [self._sources.mask(lambda name, names=names: name in names) for names in intent.source_mentions]
+        if self.settings.balance_dates:
+            slack = self.settings.date_slack_days
+            days = self._art_day
+            for rng in dict.fromkeys(intent.dates):
+                targets.append((days >= rng.first.toordinal() - slack) & (days <= rng.last.toordinal() + slack))
+        return targets
+
+    def _hit(self, position: int, score: float) -> Hit:
+        r = self._records[position]
+        return Hit(
+            chunk_id=r.chunk_id,
+            article_id=r.article_id,
+            title=r.title,
+            url=r.url,
+            source=r.source,
+            author=r.author,
+            category=r.category,
+            published_at=r.published_at,
+            text=r.text,
+            start=r.start,
+            end=r.end,
+            score=score,
+        )
+
+
+def _lead_with(
+    ranked: list[tuple[int, float]], targets: Sequence[np.ndarray], article_of: np.ndarray
+) -> list[tuple[int, float]]:
+    """Move the best-ranked chunk of each target (a per-article mask) up to just after the first of them."""
+    leaders = sorted(
+        {next((i for i, (p, _) in enumerate(ranked) if target[article_of[p]]), -1) for target in targets} - {-1}
+    )
+    if not leaders:
+        return ranked
+    chosen = set(leaders)
+    first = leaders[0]
+    rest = [item for i, item in enumerate(ranked) if i >= first and i not in chosen]
+    return ranked[:first] + [ranked[i] for i in leaders] + rest
+
+
+class _Codes:
+    """One string per article, stored as small integer codes so per-query masks are vectorised."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        self.names = sorted(set(values))
+        lookup = {name: i for i, name in enumerate(self.names)}
+        self._codes = np.array([lookup[v] for v in values], dtype=np.int64)
+
+    def mask(self, wanted: Callable[[str], bool]) -> np.ndarray:
+        """Boolean per article: does its value satisfy ``wanted``?"""
+        table = np.array([wanted(name) for name in self.names], dtype=bool)
+        return table[self._codes] if self._codes.size else np.zeros(0, dtype=bool)
+
+    def name_of(self, article: int) -> str:
+        return self.names[self._codes[article]]
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest scores, best first."""
+    if scores.size <= n:
+        return np.argsort(-scores, kind="stable")
+    part = np.argpartition(-scores, n)[:n]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def _day_number(published_at: str | None) -> int:
+    if not published_at:
+        return _NO_DAY
+    try:
+        return date.fromisoformat(published_at.strip()[:10]).toordinal()
+    except ValueError:
+        return _NO_DAY
+
+
+def _filter_day(value: str) -> int:
+    try:
+        return date.fromisoformat(value.strip()[:10]).toordinal()
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD.") from None

@@ -1,0 +1,1 @@
+"""The archive's storage: SQLite tables and migrations, article identity, durable file writes."""

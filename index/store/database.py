@@ -1,0 +1,432 @@
+"""The archive: articles, their chunks, stored vectors and index manifests in one SQLite file.
+
+SQLite through sqlite-utils, WAL mode, schema built by numbered migrations. One article
+and its chunks are always written in one transaction, so a crash leaves either the old
+or the new version of an article, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import sqlite_utils
+
+from index.errors import NotFound
+from index.models import Article, ChunkSpan
+from index.store.identity import text_key
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "archive.db"
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE articles (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            url TEXT,
+            author TEXT,
+            published_at TEXT,
+            category TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            source TEXT,
+            origin TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            text_key TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX articles_text_key ON articles(text_key)")
+    db.execute("CREATE INDEX articles_published ON articles(published_at)")
+    db.execute("CREATE INDEX articles_url ON articles(url)")
+    db.execute("CREATE INDEX articles_origin ON articles(origin)")
+    db.execute(
+        """CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            token_count INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE(article_id, ordinal)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE vectors (
+            text_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (text_hash, model)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE index_generations (
+            generation INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            dim INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            model_name TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+def _m2_sentence_vectors(db: sqlite_utils.Database) -> None:
+    """Vectors of every sentence of every article, so answering embeds only the question."""
+    db.execute(
+        """CREATE TABLE sentence_vectors (
+            text_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (text_hash, model)
+        )"""
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_sentence_vectors]
+VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
+ARTICLE_COLUMNS = (
+    "id",
+    "title",
+    "body",
+    "url",
+    "author",
+    "published_at",
+    "category",
+    "tags",
+    "source",
+    "origin",
+    "content_hash",
+    "text_key",
+    "first_seen",
+    "updated_at",
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    token_count: int
+    text: str
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    generation: int
+    path: str
+    checksum: str
+    count: int
+    dim: int
+    kind: str
+    model_name: str
+    fingerprint: str
+    created_at: str
+
+
+class Store:
+    """The SQLite archive. Cheap to open; every method is one short transaction."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.db.enable_wal()
+        self._migrate()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection: SQLite connections are not shared between threads."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(conn)
+        return db
+
+    @classmethod
+    def in_home(cls, home: Path) -> Store:
+        return cls(home / DB_FILENAME)
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- schema -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        conn = self.db.conn
+        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (number INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        done = {row[0] for row in conn.execute("SELECT number FROM _migrations")}
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number in done:
+                continue
+            with conn:
+                migration(self.db)
+                conn.execute("INSERT INTO _migrations VALUES (?, ?)", (number, utc_now()))
+            log.info("applied migration %d (%s)", number, migration.__name__)
+
+    def schema_version(self) -> int:
+        return self.db.conn.execute("SELECT COALESCE(MAX(number), 0) FROM _migrations").fetchone()[0]
+
+    # -- articles -----------------------------------------------------------------------
+    def find_by_id(self, article_id: str) -> Article | None:
+        row = self.db.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return self._article(row) if row else None
+
+    def get(self, article_id: str) -> Article:
+        article = self.find_by_id(article_id)
+        if article is None:
+            raise NotFound(f"No article with id {article_id!r} is in the archive.")
+        return article
+
+    def find_by_text_key(self, text_key: str) -> Article | None:
+        row = self.db.conn.execute("SELECT * FROM articles WHERE text_key = ?", (text_key,)).fetchone()
+        return self._article(row) if row else None
+
+    def find_by_url(self, url: str) -> Article | None:
+        row = self.db.conn.execute("SELECT * FROM articles WHERE url = ? LIMIT 1", (url,)).fetchone()
+        return self._article(row) if row else None
+
+    def hashes(self) -> dict[str, tuple[str, str]]:
+        """id → (content_hash, text_key) for every article: what idempotent ingestion compares against."""
+        rows = self.db.conn.execute("SELECT id, content_hash, text_key FROM articles")
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def origins(self) -> dict[str, str]:
+        return dict(self.db.conn.execute("SELECT id, origin FROM articles"))
+
+    def bodies(self, ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, str] = {}
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            out.update(self.db.conn.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", part))
+        return out
+
+    def put_article(self, article: Article, chunks: Sequence[ChunkSpan]) -> None:
+        """Insert or replace one article and all of its chunks in one transaction."""
+        row = {
+            "id": article.id,
+            "title": article.title,
+            "body": article.body,
+            "url": article.url,
+            "author": article.author,
+            "published_at": article.published_at,
+            "category": article.category,
+            "tags": json.dumps(list(article.tags), ensure_ascii=False),
+            "source": article.source,
+            "origin": article.origin,
+            "content_hash": article.content_hash,
+            "text_key": text_key(article.body),
+            "first_seen": article.first_seen,
+            "updated_at": article.updated_at,
+        }
+        conn = self.db.conn
+        with conn:
+            conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
+            cols = ", ".join(f'"{c}"' for c in row)
+            marks = ", ".join("?" * len(row))
+            conn.execute(f"INSERT OR REPLACE INTO articles ({cols}) VALUES ({marks})", list(row.values()))
+            conn.executemany(
+                'INSERT INTO chunks (article_id, ordinal, start, "end", token_count, text) VALUES (?, ?, ?, ?, ?, ?)',
+                [(article.id, c.ordinal, c.start, c.end, c.token_count, c.text) for c in chunks],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('last_ingested_at', ?)",
+                (article.updated_at,),
+            )
+
+    def delete_articles(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        conn = self.db.conn
+        with conn:
+            for article_id in ids:
+                conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+                conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return len(ids)
+
+    def list_articles(
+        self,
+        *,
+        limit: int | None = None,
+        category: str | None = None,
+        source: str | None = None,
+        newest_first: bool = True,
+    ) -> list[Article]:
+        where, params = [], []
+        if category:
+            where.append("lower(category) = lower(?)")
+            params.append(category)
+        if source:
+            where.append("lower(source) = lower(?)")
+            params.append(source)
+        sql = "SELECT * FROM articles"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        order = "DESC" if newest_first else "ASC"
+        sql += f" ORDER BY published_at IS NULL, published_at {order}, title"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._article(row) for row in self.db.conn.execute(sql, params)]
+
+    def distinct(self, column: str) -> list[str]:
+        if column not in {"category", "source", "author"}:
+            raise ValueError(column)
+        rows = self.db.conn.execute(
+            f"SELECT {column}, COUNT(*) AS n FROM articles WHERE {column} IS NOT NULL AND {column} != '' "
+            f"GROUP BY {column} ORDER BY n DESC, {column}"
+        )
+        return [row[0] for row in rows]
+
+    def count(self, table: str) -> int:
+        return self.db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+
+    def newest_published_at(self) -> str | None:
+        return self.db.conn.execute("SELECT MAX(published_at) FROM articles").fetchone()[0]
+
+    # -- chunks and vectors ---------------------------------------------------------------
+    def iter_chunk_rows(self) -> Iterator[tuple]:
+        """(chunk id, article id, ordinal, start, end, text, title, source, author, category, published_at, url)."""
+        yield from self.db.conn.execute(
+            'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.text, a.title, a.source, a.author, '
+            "a.category, a.published_at, a.url FROM chunks c JOIN articles a ON a.id = c.article_id "
+            "ORDER BY c.id"
+        )
+
+    def chunks_of(self, article_id: str) -> list[StoredChunk]:
+        rows = self.db.conn.execute(
+            'SELECT id, article_id, ordinal, start, "end", token_count, text FROM chunks '
+            "WHERE article_id = ? ORDER BY ordinal",
+            (article_id,),
+        )
+        return [StoredChunk(*row) for row in rows]
+
+    def known_vector_hashes(self, model: str, table: VectorTable = "vectors") -> set[str]:
+        rows = self.db.conn.execute(f"SELECT text_hash FROM {table} WHERE model = ?", (model,))  # noqa: S608
+        return {row[0] for row in rows}
+
+    def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]], table: VectorTable = "vectors") -> None:
+        with self.db.conn:
+            self.db.conn.executemany(
+                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)",  # noqa: S608 - fixed names
+                [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
+            )
+
+    def get_vectors(
+        self, model: str, hashes: Sequence[str], dim: int, table: VectorTable = "vectors"
+    ) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 500):
+            part = list(hashes[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.conn.execute(
+                f"SELECT text_hash, vector FROM {table} WHERE model = ? AND text_hash IN ({marks})",  # noqa: S608
+                [model, *part],
+            )
+            for text_hash, blob in rows:
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape == (dim,):
+                    out[text_hash] = vector
+        return out
+
+    def drop_vectors_except(self, model: str, keep: set[str], table: VectorTable = "vectors") -> int:
+        stale = self.known_vector_hashes(model, table) - keep
+        with self.db.conn:
+            self.db.conn.executemany(
+                f"DELETE FROM {table} WHERE model = ? AND text_hash = ?",  # noqa: S608 - fixed names
+                [(model, h) for h in stale],
+            )
+        return len(stale)
+
+    def iter_bodies(self) -> Iterator[str]:
+        """Every article's body, in id order."""
+        for (body,) in self.db.conn.execute("SELECT body FROM articles ORDER BY id"):
+            yield body
+
+    # -- index generations and meta ------------------------------------------------------
+    def record_generation(self, record: GenerationRecord) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO index_generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.generation,
+                    record.path,
+                    record.checksum,
+                    record.count,
+                    record.dim,
+                    record.kind,
+                    record.model_name,
+                    record.fingerprint,
+                    record.created_at,
+                ),
+            )
+            self.db.conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_indexed_at', ?)", (record.created_at,))
+
+    def generations(self) -> list[GenerationRecord]:
+        rows = self.db.conn.execute("SELECT * FROM index_generations ORDER BY generation DESC")
+        return [GenerationRecord(*row) for row in rows]
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.conn:
+            self.db.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def integrity_ok(self) -> bool:
+        return self.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- rows --------------------------------------------------------------------------------
+    def _article(self, row: tuple) -> Article:
+        data = dict(zip(ARTICLE_COLUMNS, row, strict=True))
+        return Article(
+            id=data["id"],
+            title=data["title"],
+            body=data["body"],
+            origin=data["origin"],
+            content_hash=data["content_hash"],
+            first_seen=data["first_seen"],
+            updated_at=data["updated_at"],
+            url=data["url"],
+            author=data["author"],
+            published_at=data["published_at"],
+            category=data["category"],
+            tags=tuple(json.loads(data["tags"] or "[]")),
+            source=data["source"],
+        )

@@ -1,0 +1,1 @@
+"""Text primitives: token counting, sentence splitting and chunking with exact character offsets."""

@@ -1,0 +1,221 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from index.errors import IndexUnavailable
+from index.indexing.vectors import (
+    FLAT,
+    HNSW,
+    IndexCorrupt,
+    IndexMismatch,
+    build_index,
+    open_index,
+    write_generation,
+)
+
+DIM = 32
+MODEL = "all-MiniLM-L6-v2"
+
+
+def clustered(count: int, *, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    """Unit vectors shaped like sentence embeddings: a shared direction, 200 topics of 20 sub-topics each, and noise.
+
+    The topic structure is the same for every seed; ``seed`` only draws different points from it.
+    """
+    structure = np.random.default_rng(0)
+    common = _unit(structure.standard_normal(dim))
+    topics = _unit(structure.standard_normal((200, dim)))
+    subtopics = _unit(structure.standard_normal((200, 20, dim)))
+    rng = np.random.default_rng(seed + 1)
+    topic, subtopic = rng.integers(0, 200, count), rng.integers(0, 20, count)
+    noise = _unit(rng.standard_normal((count, dim)))
+    return _unit(0.5 * common + topics[topic] + 0.6 * subtopics[topic, subtopic] + noise).astype(np.float32)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=-1, keepdims=True)
+
+
+def chunk_ids(count: int) -> np.ndarray:
+    """Sparse, shuffled ids so that a result holding row numbers instead of chunk ids is caught."""
+    return np.random.default_rng(1).permutation(count).astype(np.int64) * 7 + 1000
+
+
+def exact_top(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    scores = vectors @ query
+    return [int(ids[row]) for row in np.argsort(-scores, kind="stable")[:k]]
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return chunk_ids(2_000), clustered(2_000)
+
+
+@pytest.mark.parametrize("threshold,kind", [(50_000, FLAT), (1_000, HNSW)])
+def test_round_trip_gives_identical_results(tmp_path, small_data, threshold, kind):
+    ids, vectors = small_data
+    built = build_index(ids, vectors, model_name=MODEL, hnsw_threshold=threshold)
+    manifest = write_generation(built, tmp_path, 1)
+    reopened = open_index(manifest)
+
+    assert (reopened.kind, reopened.count, reopened.dim) == (kind, 2_000, DIM)
+    assert manifest.path == tmp_path / "vectors-000001.faiss"
+    queries = clustered(20, seed=5)
+    allowed = ids[::3]
+    for query in queries:
+        assert reopened.search(query, 10) == built.search(query, 10)
+        assert reopened.search(query, 10, allowed=allowed) == built.search(query, 10, allowed=allowed)
+
+
+def test_flat_search_is_exact_and_returns_chunk_ids(small_data):
+    ids, vectors = small_data
+    index = build_index(ids, vectors, model_name=MODEL)
+    query = clustered(1, seed=9)[0]
+
+    hits = index.search(query, 10)
+
+    assert [chunk_id for chunk_id, _ in hits] == exact_top(ids, vectors, query, 10)
+    scores = [score for _, score in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == pytest.approx(float(np.max(vectors @ query)), abs=1e-5)
+
+
+def test_search_many_matches_single_searches(small_data):
+    ids, vectors = small_data
+    index = build_index(ids, vectors, model_name=MODEL)
+    queries = clustered(4, seed=3)
+
+    assert index.search_many(queries, 5) == [index.search(query, 5) for query in queries]
+
+
+def test_k_larger_than_index_returns_every_vector_once():
+    ids, vectors = chunk_ids(3), clustered(3)
+    index = build_index(ids, vectors, model_name=MODEL)
+
+    hits = index.search(vectors[0], 10)
+
+    assert sorted(chunk_id for chunk_id, _ in hits) == sorted(ids.tolist())
+
+
+def test_hnsw_recall_at_10_against_exact_search():
+    count, dim = 20_000, 64
+    ids, vectors = chunk_ids(count), clustered(count, dim=dim)
+    queries = clustered(200, dim=dim, seed=11)
+    index = build_index(ids, vectors, model_name=MODEL, hnsw_threshold=10_000)
+    assert index.kind == HNSW
+
+    found = 0
+    for query in queries:
+        approximate = {chunk_id for chunk_id, _ in index.search(query, 10)}
+        found += len(approximate & set(exact_top(ids, vectors, query, 10)))
+
+    assert found / (10 * len(queries)) >= 0.98
+
+
+@pytest.mark.parametrize("threshold,share", [(50_000, 0.1), (1_000, 0.02), (1_000, 0.3)])
+def test_allowed_restricts_results_to_allowed_ids_exactly(small_data, threshold, share):
+    ids, vectors = small_data
+    index = build_index(ids, vectors, model_name=MODEL, hnsw_threshold=threshold)
+    keep = np.random.default_rng(4).random(ids.size) < share
+    allowed = np.concatenate([ids[keep], np.array([-5, 999_999_999])])  # unknown ids are ignored
+    query = clustered(1, seed=12)[0]
+
+    hits = index.search(query, 10, allowed=allowed)
+
+    assert [chunk_id for chunk_id, _ in hits] == exact_top(ids[keep], vectors[keep], query, 10)
+    assert index.search(query, 10, allowed=np.array([], dtype=np.int64)) == []
+    assert {chunk_id for chunk_id, _ in index.search(query, 10, allowed=ids[:2])} == set(ids[:2].tolist())
+
+
+def test_generations_rotate_keeping_the_previous_one(tmp_path, small_data):
+    ids, vectors = small_data
+    index = build_index(ids, vectors, model_name=MODEL)
+    manifests = [write_generation(index, tmp_path, generation) for generation in (1, 2, 3)]
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["vectors-000002.faiss", "vectors-000003.faiss"]
+    assert open_index(manifests[1]).count == open_index(manifests[2]).count == 2_000
+    with pytest.raises(IndexUnavailable, match="missing"):
+        open_index(manifests[0])
+
+
+def test_truncated_file_is_detected(tmp_path, small_data):
+    ids, vectors = small_data
+    manifest = write_generation(build_index(ids, vectors, model_name=MODEL), tmp_path, 1)
+    data = manifest.path.read_bytes()
+    manifest.path.write_bytes(data[: len(data) // 2])
+
+    with pytest.raises(IndexCorrupt, match="truncated"):
+        open_index(manifest)
+
+
+@pytest.mark.parametrize("where", [0.01, 0.5, 0.999])
+def test_flipped_byte_is_detected(tmp_path, small_data, where):
+    ids, vectors = small_data
+    manifest = write_generation(build_index(ids, vectors, model_name=MODEL), tmp_path, 1)
+    data = bytearray(manifest.path.read_bytes())
+    data[int(len(data) * where)] ^= 0x01
+    manifest.path.write_bytes(bytes(data))
+
+    with pytest.raises(IndexCorrupt):
+        open_index(manifest)
+
+
+@pytest.mark.parametrize("change", [{"dim": DIM + 1}, {"model_name": "other-model"}, {"count": 1_999}, {"kind": HNSW}])
+def test_manifest_disagreeing_with_file_is_detected(tmp_path, small_data, change):
+    ids, vectors = small_data
+    manifest = write_generation(build_index(ids, vectors, model_name=MODEL), tmp_path, 1)
+    field = next(iter(change))
+
+    with pytest.raises(IndexMismatch, match=field):
+        open_index(dataclasses.replace(manifest, **change))
+
+
+def test_stray_temp_file_from_a_crash_is_ignored_then_cleaned_up(tmp_path, small_data):
+    ids, vectors = small_data
+    index = build_index(ids, vectors, model_name=MODEL)
+    manifest = write_generation(index, tmp_path, 1)
+    stray = tmp_path / ".vectors-000002.tmp"
+    stray.write_bytes(manifest.path.read_bytes()[:1000])  # killed mid-write of generation 2
+
+    assert open_index(manifest).search(vectors[0], 1)[0][0] == ids[0]
+
+    write_generation(index, tmp_path, 2)
+    assert not stray.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["vectors-000001.faiss", "vectors-000002.faiss"]
+
+
+def test_failed_rename_leaves_previous_generation_and_no_temp_file(tmp_path, small_data, monkeypatch):
+    ids, vectors = small_data
+    index = build_index(ids, vectors, model_name=MODEL)
+    manifest = write_generation(index, tmp_path, 1)
+
+    def refuse(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("index.indexing.vectors.os.replace", refuse)
+    with pytest.raises(OSError):
+        write_generation(index, tmp_path, 2)
+
+    assert [path.name for path in tmp_path.iterdir()] == ["vectors-000001.faiss"]
+    assert open_index(manifest).count == 2_000
+
+
+def test_invalid_input_is_refused(small_data):
+    ids, vectors = small_data
+    with pytest.raises(ValueError, match="unique"):
+        build_index(np.zeros(2_000, dtype=np.int64), vectors, model_name=MODEL)
+    with pytest.raises(ValueError, match="ids"):
+        build_index(ids[:10], vectors, model_name=MODEL)
+    index = build_index(ids, vectors, model_name=MODEL)
+    with pytest.raises(ValueError, match="dimensions"):
+        index.search(np.ones(DIM + 1, dtype=np.float32), 5)
+
+
+def test_empty_archive_round_trips_and_finds_nothing(tmp_path):
+    index = build_index(np.empty(0, dtype=np.int64), np.empty((0, DIM), dtype=np.float32), model_name=MODEL)
+
+    reopened = open_index(write_generation(index, tmp_path, 0))
+
+    assert reopened.count == 0
+    assert reopened.search(np.ones(DIM, dtype=np.float32), 5) == []
