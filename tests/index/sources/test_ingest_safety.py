@@ -52,6 +52,24 @@ def test_uploaded_articles_survive_prune_and_reuploads_are_unchanged(store, tmp_
     assert (again.added, again.updated, again.unchanged, again.pruned) == (0, 0, 2, 0)
 
 
+def test_the_bots_ingest_path_gives_uploads_an_origin_prune_leaves_alone(tmp_path):
+    from bot.cogs.moderation import _ingest_bytes
+    from index.engine import Engine
+    from index.settings import Settings
+
+    engine = Engine(Settings(home=tmp_path / "home", model_cache=tmp_path / "cache"))
+    try:
+        report = _ingest_bytes(engine, "../new stories.txt", b"Uploaded headline\n\nUploaded through Discord.")
+        assert report.added == 1
+        (article,) = engine.store.list_articles()
+        assert article.origin.startswith("upload:")
+        write(tmp_path / "folder" / "x.txt", "Folder story\n\nFrom a folder.")
+        assert engine.ingest([tmp_path / "folder"], prune=True).pruned == 0
+        assert {a.title for a in engine.store.list_articles()} == {"Uploaded headline", "Folder story"}
+    finally:
+        engine.close()
+
+
 # -- 2. URLs --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("url", ["N/A", "none", "", "#", "/news/story", "story.html", "ftp://x.org/a", "javascript:x"])
 def test_placeholder_urls_are_not_identities(store, tmp_path, url):
