@@ -191,11 +191,13 @@ class Engine:
         *,
         format: str | None = None,
         prune: bool = False,
+        follow_symlinks: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
         options = IngestOptions(
             format=format,
             prune=prune,
+            follow_symlinks=follow_symlinks,
             max_bytes=self.settings.max_file_bytes,
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,

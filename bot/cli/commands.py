@@ -127,13 +127,20 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
 @click.option(
     "--prune", is_flag=True, help="Remove stored articles whose file has disappeared (or was read without them)."
 )
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Read symbolic links found in folders and globs when they point to files inside the given paths.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
-def ingest(obj: Context, paths: tuple[str, ...], fmt: str | None, prune: bool, as_json: bool) -> None:
+def ingest(
+    obj: Context, paths: tuple[str, ...], fmt: str | None, prune: bool, follow_symlinks: bool, as_json: bool
+) -> None:
     """Add or update articles from files, folders (recursively) or globs."""
     bar = ProgressBar()
     with user_errors():
-        report = obj.engine.ingest(list(paths), format=fmt, prune=prune, progress=bar)
+        report = obj.engine.ingest(list(paths), format=fmt, prune=prune, follow_symlinks=follow_symlinks, progress=bar)
     bar.close()
     if as_json:
         _emit_json(jsonout.ingest_json(report))

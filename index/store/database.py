@@ -27,6 +27,7 @@ from index.store.identity import text_key
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "archive.db"
+ANY_HASH = object()  # put_article without a compare-and-set
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -237,8 +238,14 @@ class Store:
             out.update(self.db.conn.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", part))
         return out
 
-    def put_article(self, article: Article, chunks: Sequence[ChunkSpan]) -> None:
-        """Insert or replace one article and all of its chunks in one transaction."""
+    def put_article(self, article: Article, chunks: Sequence[ChunkSpan], *, expected_hash: object = ANY_HASH) -> bool:
+        """Insert or replace one article and all of its chunks in one transaction.
+
+        With ``expected_hash`` (None: the article must not be stored yet) it is a compare-and-set: nothing is
+        written, and False returned, when the stored version's content hash differs or another article
+        already holds the same text, so two writers never both count one article as theirs.
+        """
+        key = text_key(article.body)
         row = {
             "id": article.id,
             "title": article.title,
@@ -251,12 +258,20 @@ class Store:
             "source": article.source,
             "origin": article.origin,
             "content_hash": article.content_hash,
-            "text_key": text_key(article.body),
+            "text_key": key,
             "first_seen": article.first_seen,
             "updated_at": article.updated_at,
         }
         conn = self.db.conn
         with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            if expected_hash is not ANY_HASH:
+                current = conn.execute("SELECT content_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+                other = conn.execute(
+                    "SELECT 1 FROM articles WHERE text_key = ? AND id != ?", (key, article.id)
+                ).fetchone()
+                if (current[0] if current else None) != expected_hash or other:
+                    return False
             conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
             cols = ", ".join(f'"{c}"' for c in row)
             marks = ", ".join("?" * len(row))
@@ -269,6 +284,7 @@ class Store:
                 "INSERT OR REPLACE INTO meta VALUES ('last_ingested_at', ?)",
                 (article.updated_at,),
             )
+        return True
 
     def delete_articles(self, ids: Iterable[str]) -> int:
         ids = list(ids)

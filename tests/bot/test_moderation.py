@@ -74,8 +74,9 @@ async def test_ingest_adds_a_real_article_that_ask_then_quotes(bot, discord_fake
     assert "Ingested ../new stories.json: 1 added, 0 updated" in text.replace("\\", "")
     assert re.search(r"Searchable now: \d+ passages embedded, \d+ vectors in total, index generation 3\.", text), text
     ((paths,), _) = engine.calls_to("ingest")[0]
-    assert paths[0].suffix == ".json" and ".." not in paths[0].name
-    assert not paths[0].exists()  # the temporary copy is removed
+    assert paths[0].name.endswith(".json") and ".." not in paths[0].name
+    (stored,) = [a for a in engine.real.store.list_articles() if a.title == MATTEL_TITLE]
+    assert stored.origin.startswith("upload:")  # no temporary file for --prune to find gone
     # The audit line is posted beside the reply, not before it: wait for it.
     await discord_fake.wait_until(
         lambda: [m for m in discord_fake.channel_messages(AUDIT_CHANNEL_ID) if "ingested" in m["content"]]

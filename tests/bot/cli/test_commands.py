@@ -84,3 +84,22 @@ def test_settings_markdown_matches_the_readme():
 
     table = CliRunner().invoke(cli, ["settings", "--markdown"]).output.strip()
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_ingest_follows_symlinks_only_when_asked_and_only_inside_the_given_paths(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "real").mkdir(parents=True)
+    (folder / "real" / "story.txt").write_text("Linked story\n\nReached through a link.", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("Secret\n\nOutside the folder.", encoding="utf-8")
+    (folder / "link.txt").symlink_to(folder / "real" / "story.txt")
+    (folder / "secret.txt").symlink_to(tmp_path / "secret.txt")
+    home = ["--home", str(tmp_path / "home")]
+    plain = CliRunner().invoke(cli, [*home, "ingest", str(folder / "*.txt"), "--json"])
+    assert plain.exit_code == 1, "nothing could be read"
+    skipped = json.loads(plain.output.splitlines()[0])["skipped"]
+    assert {p["origin"].rsplit("/", 1)[1] for p in skipped} == {"link.txt", "secret.txt"}
+    result = CliRunner().invoke(cli, [*home, "ingest", str(folder / "*.txt"), "--follow-symlinks", "--json"])
+    followed = json.loads(result.output)
+    assert followed["added"] == 1
+    (outside,) = followed["skipped"]
+    assert outside["origin"].endswith("secret.txt") and "outside the given paths" in outside["reason"]
