@@ -20,6 +20,7 @@ from bot.checks import moderator_only
 from bot.errors import BotError, user_sentence
 from bot.escape import escape
 from bot.reply import edit, notify, respond, send
+from index.contract import ArchiveEngine
 from index.errors import IndexBusy
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def _ingest_bytes(engine, filename: str, data: bytes):
+def _ingest_bytes(engine: ArchiveEngine, filename: str, data: bytes):
     """Runs in a worker thread: save the upload to a temporary file and ingest it."""
     with tempfile.TemporaryDirectory(prefix="archivist-upload-") as folder:
         path = Path(folder) / safe_filename(filename)
