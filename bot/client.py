@@ -18,6 +18,7 @@ from bot.conversations import Conversations
 from bot.errors import report_error
 from bot.reply import NO_MENTIONS, respond
 from bot.throttle import Throttle
+from index.contract import ArchiveEngine
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class ArchivistTree(app_commands.CommandTree):
 class ArchivistBot(commands.Bot):
     """Holds the engine and the bot's state; the cogs hold the commands."""
 
-    def __init__(self, engine: Any, settings: Settings, *, guild_ready_timeout: float = 2.0):
+    def __init__(self, engine: ArchiveEngine, settings: Settings, *, guild_ready_timeout: float = 2.0):
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True

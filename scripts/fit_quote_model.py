@@ -1,4 +1,4 @@
-"""Fit the quote models (index/quote_model.json): which candidate sentence answers the question, and whether any does.
+"""Fit the quote models (index/answering/quote_model.json): which candidate sentence answers the question, and whether any does.
 
 Data: SQuAD dev questions asked of the SQuAD archive and MultiHop-RAG answerable questions asked
 of theirs, each retrieved by the engine's hybrid retriever (top 10 passages). Every candidate
@@ -10,7 +10,8 @@ Each set's questions are also asked of the other archive, where every candidate 
 Method: scikit-learn's HistGradientBoostingClassifier on the ``quotes`` split (index/evaluation/splits.py),
 every question weighing the same: the *ranker* on the answerable questions only, the *answerability*
 model on all of them (an unanswerable question weighing ``--negative-weight``). Their trees are
-exported to JSON and checked to give the same margins as scikit-learn. The held-out split reports
+exported to JSON and checked to give the same margins as scikit-learn; the file's ``about`` block records the
+datasets' checksums, sample sizes, embedder and commit (``scripts/provenance.py``). The held-out split reports
 how often the ranker's top 1 and top 3 sentences hold the answer, next to the hand-weighted score
 it replaced (similarity + 2 x overlap + 0.3 x rank), and how well the answerability model's best
 margin alone tells unanswerable questions apart.
@@ -40,6 +41,7 @@ from index.answering.compose import parse_date  # noqa: E402
 from index.answering.trees import TreeEnsemble, tree_dict  # noqa: E402
 from index.embedding.base import DEFAULT_KIND, KINDS  # noqa: E402
 from index.embedding.factory import load_embedder  # noqa: E402
+from scripts import provenance  # noqa: E402
 from scripts.evaluation import answers as ev  # noqa: E402
 from scripts.evaluation.retrievers import build_hybrid  # noqa: E402
 from scripts.evaluation.splits import split_of  # noqa: E402
@@ -172,7 +174,22 @@ def main() -> None:
     fitting = [r for r in rows if split_of(r[1]) == "quotes"]
     ranker, ranker_data = fit_ensemble([r for r in fitting if "_on_" not in r[0]], args.negative_weight)
     answerability, answerability_data = fit_ensemble(fitting, args.negative_weight)
-    data = {"ranker": ranker_data, "answerability": answerability_data}
+    samples = {
+        "squad_questions": len(squad_sample),
+        "multihop_answerable_questions": len(answerable),
+        "unanswerable_per_set": args.unanswerable,
+        "fitting_questions": len(fitting),
+        "fitting_sentences": sum(len(r[3]) for r in fitting),
+    }
+    about = provenance.about(
+        data=(args.squad, args.multihop),
+        samples=samples,
+        embedder=embedder.name,
+        split="quotes",
+        candidates=args.candidates,
+        negative_weight=args.negative_weight,
+    )
+    data = {"about": about, "ranker": ranker_data, "answerability": answerability_data}
 
     names = quotes.FEATURES
     hand = np.zeros(len(names))

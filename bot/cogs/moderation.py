@@ -19,6 +19,7 @@ from bot.checks import moderator_only
 from bot.errors import BotError, user_sentence
 from bot.escape import escape
 from bot.reply import edit, notify, respond, send
+from index.contract import ArchiveEngine
 from index.errors import IndexBusy
 from index.sources.ingest import Upload
 
@@ -164,7 +165,7 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def _ingest_bytes(engine, filename: str, data: bytes):
+def _ingest_bytes(engine: ArchiveEngine, filename: str, data: bytes):
     """Runs in a worker thread: ingest the upload from memory (its origin is ``upload:<sha256>``, which
     ``ingest --prune`` never mistakes for a deleted file)."""
     return engine.ingest([Upload(safe_filename(filename), data)])

@@ -38,7 +38,7 @@ from typing import Protocol
 import numpy as np
 
 from index.answering.links import text_fragment_link
-from index.answering.trees import ModelFileError, TreeEnsemble
+from index.answering.trees import TreeEnsemble, check_about, model_file_error
 from index.answering.verifier import SentenceVerifier
 from index.models import Hit, Quote
 from index.retrieval.lexical import tokenize
@@ -149,14 +149,24 @@ class QuoteModels:
 
 
 def load_quote_models(path: Path) -> QuoteModels:
-    """The two ensembles of a quote model file; ``ModelFileError`` when it is unreadable or fitted on other features."""
+    """The two ensembles of a quote model file; ``ModelFileError`` when it is unreadable, lacks its ``about`` block
+    or was fitted on other features."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise model_file_error(path, "cannot be read", exc) from exc
+    if not isinstance(data, dict):
+        raise model_file_error(path, "does not hold quote models")
+    check_about(data.get("about"), path)
+    missing = [name for name in ("ranker", "answerability") if name not in data]
+    if missing:
+        raise model_file_error(path, f"lacks the {' and '.join(missing)} model")
+    try:
         models = QuoteModels(TreeEnsemble.from_dict(data["ranker"]), TreeEnsemble.from_dict(data["answerability"]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # ModelFileError is a ValueError
-        raise ModelFileError(f"cannot read quote models {path}: {exc}") from exc
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # ModelFileError is a ValueError
+        raise model_file_error(path, "holds a damaged model", exc) from exc
     if models.ranker.features != FEATURES or models.answerability.features != FEATURES:
-        raise ModelFileError(f"{path} was fitted on other features; re-run scripts/fit_quote_model.py")
+        raise model_file_error(path, "was fitted on other features than the code computes")
     return models
 
 

@@ -136,10 +136,10 @@ ARCHIVIST = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_path, datasets, model_cache, built_home):
+def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_path, model_cache, built_home):
     rng = random.Random(20261126)
     home = tmp_path / "home"
-    corpus = small_corpus(datasets, tmp_path / "corpus", articles=30)
+    corpus = small_corpus(tmp_path / "corpus", articles=30)
     extra = tmp_path / "corpus-extra"
     embedder = Engine(Settings(home=built_home, model_cache=model_cache)).embedder
     # Without the sentence pass, which comes after the new generation is recorded, so kills land in the passages'.
