@@ -6,7 +6,6 @@ Every engine error (``ArchivistError``) becomes one sentence on stderr and exit 
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -77,7 +76,7 @@ class ProgressBar:
 
 
 def _emit_json(data: object) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
+    click.echo(jsonout.dumps(data))
 
 
 def filter_options(func):
@@ -163,7 +162,7 @@ def articles_list(obj: Context, limit: int | None, as_json: bool) -> None:
     """List stored articles, newest first."""
     for article in obj.engine.recent(limit):
         click.echo(
-            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            jsonout.dumps(jsonout.article_json(article, body=False))
             if as_json
             else terminal.render_article_line(article)
         )
@@ -177,9 +176,7 @@ def articles_show(obj: Context, article_id: str, as_json: bool) -> None:
     """Show one stored article in full."""
     with user_errors():
         article = obj.engine.article(article_id)
-    click.echo(
-        json.dumps(jsonout.article_json(article), ensure_ascii=False) if as_json else terminal.render_article(article)
-    )
+    click.echo(jsonout.dumps(jsonout.article_json(article)) if as_json else terminal.render_article(article))
 
 
 @cli.command()
@@ -192,7 +189,7 @@ def recent(obj: Context, count: int, category: str | None, source: str | None, a
     """The newest articles by publication date."""
     for article in obj.engine.recent(count, category=category, source=source):
         click.echo(
-            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            jsonout.dumps(jsonout.article_json(article, body=False))
             if as_json
             else terminal.render_article_line(article)
         )
@@ -284,9 +281,7 @@ def ask(obj: Context, question, after, before, source, category, author, questio
         if not question:
             raise click.UsageError("Give a QUESTION or --questions FILE.")
         answer = obj.engine.ask(question, filters=filters)
-    click.echo(
-        json.dumps(jsonout.answer_json(answer), ensure_ascii=False) if as_json else terminal.render_answer(answer)
-    )
+    click.echo(jsonout.dumps(jsonout.answer_json(answer)) if as_json else terminal.render_answer(answer))
 
 
 @cli.command()

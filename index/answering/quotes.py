@@ -4,7 +4,7 @@ Pure apart from the embedder it is handed: hits and article bodies in, quotes ou
 quote is a span of its article's stored body (``body[start:end] == quote.text``): a
 sentence, two or three adjacent sentences of one paragraph, or — for a very long
 sentence — the run of its clauses that matches the question, shown with an ellipsis
-where text was left out (see ``display_text``).
+where text was left out (see ``index.present.display_text``).
 
 The sentences of the top passages are first narrowed to the ``MAX_CANDIDATES`` that share
 the most (rarity-weighted) words with the question, plus a few from each article whose
@@ -108,7 +108,6 @@ _NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+{_NAME_WORD})*")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"\d")
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+[—–]\s+|\s+-\s+")
-_SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*$""")
 
 
 @dataclass(frozen=True)
@@ -464,14 +463,6 @@ def _date_named(lowered_question: str, hit: Hit) -> bool:
     except ValueError:
         return False
     return f"{day:%B} {day.day}, {day.year}".lower() in lowered_question
-
-
-def display_text(quote: Quote) -> str:
-    """The quote as shown between quotation marks: ``…`` marks where a trimmed sentence continues."""
-    text = quote.text
-    lead = "…" if text[:1].islower() else ""
-    tail = "…" if text[-1:].isalnum() and not _SENTENCE_END.search(text) else ""
-    return f"{lead}{text}{tail}"
 
 
 def _article_sentences(hits: Sequence[Hit], bodies: Mapping[str, str]) -> dict[str, list[Span]]:

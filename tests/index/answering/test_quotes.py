@@ -5,13 +5,13 @@ from index.answering.quotes import (
     FEATURES,
     MAX_CANDIDATES,
     candidate_features,
-    display_text,
     named_articles,
     question_clauses,
     rank_quotes,
     select_quotes,
 )
 from index.models import Hit
+from index.present import display_text
 from tests.index.embedding.fake_embedding import BagOfWordsEmbedder
 
 GM = (
