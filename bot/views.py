@@ -75,7 +75,7 @@ class AnswerView(BaseView):
         cited = {q.article_id for q in self.answer.quotes}
         wanted = self.hits_shown + render.HITS_PER_PAGE
         hits = await self.bot.run_query(
-            self.bot.engine.search, self.answer.question, filters=self.filters, k=wanted + len(cited) + 5
+            self.bot.engine.search, self.answer.search_query, filters=self.filters, k=wanted + len(cited) + 5
         )
         fresh = [h for h in hits if h.article_id not in cited]
         page = fresh[self.hits_shown : wanted]

@@ -16,8 +16,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.answering.compose import compose_answer, contextualize
-from index.answering.quotes import passage_support
+from index.answering.candidates import passage_support
+from index.answering.compose import compose_answer
 from index.answering.sentence_cache import SentenceVectorCache
 from index.answering.summary import LLMConfig, summarize
 from index.answering.verifier import Verifier
@@ -25,6 +25,7 @@ from index.embedding.base import Embedder
 from index.embedding.factory import load_embedder
 from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
+from index.question import Question
 from index.retrieval.hybrid import HybridRetriever
 from index.settings import Settings
 from index.sources.ingest import IngestOptions, ingest
@@ -120,17 +121,21 @@ class Engine:
         return self.retriever().search(query, k=k, filters=filters, diverse=diverse, now=_now())
 
     def ask(self, question: str, *, filters: Filters | None = None, history: Sequence[str] = ()) -> Answer:
-        query = contextualize(question, history)
-        hits = self.search(query, filters=filters, k=ANSWER_HITS)
+        now = _now()
+        if self.store.count("chunks") == 0:
+            asked, hits = Question.parse(question, history=history, filters=filters, now=now), []
+        else:
+            retriever = self.retriever()
+            asked = Question.parse(question, history=history, filters=filters, catalog=retriever.catalog, now=now)
+            hits = retriever.find(asked, k=ANSWER_HITS)
         bodies = self.store.bodies(h.article_id for h in hits)
         answer = compose_answer(
-            question,
+            asked,
             hits,
             bodies,
             embedder=self.sentence_encoder,
             verifier=self.verifier if hits else None,
-            now=_now(),
-            history=history,
+            now=now,
         )
         if self.settings.llm_base_url and answer.quotes:
             config = LLMConfig(
@@ -159,7 +164,7 @@ class Engine:
         if text.startswith(("http://", "https://")):
             return None
         hits = self.search(text, k=1)
-        if not hits or passage_support(text, hits)[0] < MIN_LOOKUP_COVERAGE:  # words the archive does not know
+        if not hits or passage_support(text, hits).coverage < MIN_LOOKUP_COVERAGE:  # words the archive does not know
             return None
         return self.store.find_by_id(hits[0].article_id)
 

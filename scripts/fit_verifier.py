@@ -3,7 +3,7 @@
 Data: the ``quotes`` split (index/evaluation/splits.py) of SQuAD dev questions asked of the SQuAD
 archive and MultiHop-RAG answerable questions asked of theirs, each retrieved by the engine's
 hybrid retriever, with their candidate sentences ordered by the shipped quote ranker
-(``index.answering.quotes``). Pairs (question, sentence):
+(``index.answering.ranker``). Pairs (question, sentence):
 
 - positive: up to 2 of the top 8 sentences that hold the gold (as ``archivist eval answers`` counts),
   or, when none does, the gold article's sentence holding the SQuAD answer / the first evidence fact;
@@ -43,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.answering import quotes, verifier  # noqa: E402
+from index.answering import candidates, ranker, verifier  # noqa: E402
 from index.answering.compose import parse_date  # noqa: E402
 from index.embedding.base import DEFAULT_KIND, MODEL_NAME, go_offline, model_dir  # noqa: E402
 from index.text.chunking import split_sentences  # noqa: E402
@@ -72,7 +72,7 @@ def candidate_rows(args) -> list[tuple]:
     now = max(d for a in mh_articles if (d := parse_date(a.published_at)) is not None) + timedelta(days=1)
     answerable = [q for q in mh_questions if q.question_type != "null_query"]
     retrievers = {id(a): build_hybrid(a, embedder, cache_dir=args.cache) for a in (squad_articles, mh_articles)}
-    models = quotes.quote_models()
+    models = ranker.quote_models()
     plan = [  # two seeded samples of SQuAD, so its questions asked of either archive differ
         ("squad", random.Random(0).sample(squad_questions, args.squad_questions), squad_articles),
         ("squad_on_multihop", random.Random(1).sample(squad_questions, args.squad_questions), mh_articles),
@@ -86,7 +86,7 @@ def candidate_rows(args) -> list[tuple]:
         questions = [q for q in questions if split_of(q.group) == "quotes"]
         for q in questions:
             hits = retrievers[id(articles)].search(q.question, k=ev.ANSWER_HITS, now=now)
-            cands = quotes.candidate_features(q.question, hits, bodies, embedder=memo)
+            cands = candidates.candidate_features(q.question, hits, bodies, embedder=memo)
             if not cands.spans:
                 continue
             top = np.argsort(-models.ranker.margin(cands.features), kind="stable")[:TOP]

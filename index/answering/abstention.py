@@ -2,7 +2,7 @@
 
 The model reads these signals of the quotes found for a question:
 
-- ``evidence``: the answerability model's log-odds that the best quoted sentence answers (``index.answering.quotes``),
+- ``evidence``: the answerability model's log-odds that the best quoted sentence answers (``index.answering.ranker``),
 - ``similarity``: cosine between question and that sentence (all-MiniLM-L6-v2),
 - ``overlap``: rarity-weighted share of the question's content words in that sentence,
 - ``coverage``: share of the question's content words found anywhere in the retrieved passages,
@@ -34,9 +34,11 @@ from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
-from index.answering.quotes import RankedQuote, content_terms, passage_support
+from index.answering.candidates import Support, passage_support
+from index.answering.quotes import RankedQuote
 from index.answering.trees import check_about, model_file_error
 from index.models import Hit
+from index.question import Question, as_question
 
 MODEL_PATH = Path(__file__).with_name("abstention.json")
 MAX_FALSE_ABSTAIN = 0.04
@@ -107,14 +109,17 @@ def abstention_model() -> AbstentionModel:
     return load_abstention_model(MODEL_PATH)
 
 
-def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -> AbstentionSignals:
-    """The signals the decision reads; zeros when nothing was retrieved or quoted."""
-    terms = set(content_terms(question))
-    length = math.log1p(len(terms))
+def signals(
+    question: str | Question, hits: Sequence[Hit], ranked: Sequence[RankedQuote], support: Support | None = None
+) -> AbstentionSignals:
+    """The signals the decision reads; zeros when nothing was retrieved or quoted. ``support`` is the hits'
+    ``passage_support`` when the caller has it already."""
+    question = as_question(question)
+    length = math.log1p(len(question.terms))
     if not ranked:
         return AbstentionSignals(-EVIDENCE_CLIP, 0.0, 0.0, 0.0, 0.0, hits[0].score if hits else 0.0, length)
     best = max((r.sentence for r in ranked), key=lambda s: s.answerability)
-    coverage, named = passage_support(question, hits)
+    coverage, named = passage_support(question, hits) if support is None else support
     evidence = max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, best.answerability))
     verdicts = [r.sentence.verified for r in ranked if r.sentence.verified is not None]
     verified = max(verdicts, default=NOT_VERIFIED)

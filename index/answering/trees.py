@@ -1,6 +1,6 @@
 """A gradient-boosted tree ensemble evaluated with NumPy, loaded from a JSON file.
 
-The quote ranker (``index.answering.quotes``) is such an ensemble. It is fitted offline by
+The quote ranker (``index.answering.ranker``) is such an ensemble. It is fitted offline by
 ``scripts/fit_quote_model.py`` (scikit-learn) and exported to plain arrays, so answering
 needs neither scikit-learn nor pickles: each tree is a list of nodes (feature, threshold,
 left child, right child, value), a sample goes left when its feature is ``<=`` the

@@ -28,8 +28,8 @@ import numpy as np
 from index.embedding.base import Embedder
 from index.errors import IndexBusy, IndexUnavailable
 from index.indexing.vectors import IndexFile, VectorIndex, build_index, open_index, write_generation
-from index.models import IndexReport
-from index.retrieval.hybrid import ChunkRecord, passage_text
+from index.models import ChunkRecord, IndexReport
+from index.retrieval.hybrid import passage_text
 from index.store.database import GenerationRecord, Store, VectorTable, utc_now
 from index.text.chunking import split_sentences
 
@@ -44,7 +44,7 @@ def text_hash(text: str) -> str:
 
 
 def load_records(store: Store) -> list[ChunkRecord]:
-    return [ChunkRecord(*row) for row in store.iter_chunk_rows()]
+    return list(store.chunk_records())
 
 
 def fingerprint(records: Sequence[ChunkRecord], hashes: Sequence[str]) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 import sqlite_utils
 
 from index.errors import NotFound
-from index.models import Article, ChunkSpan
+from index.models import Article, ChunkRecord, ChunkSpan
 from index.store.identity import text_key
 
 log = logging.getLogger(__name__)
@@ -336,13 +336,28 @@ class Store:
         return self.db.conn.execute("SELECT MAX(published_at) FROM articles").fetchone()[0]
 
     # -- chunks and vectors ---------------------------------------------------------------
-    def iter_chunk_rows(self) -> Iterator[tuple]:
-        """(chunk id, article id, ordinal, start, end, text, title, source, author, category, published_at, url)."""
-        yield from self.db.conn.execute(
+    def chunk_records(self) -> Iterator[ChunkRecord]:
+        """Every chunk with its article's metadata, in chunk id order."""
+        rows = self.db.conn.execute(
             'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.text, a.title, a.source, a.author, '
             "a.category, a.published_at, a.url FROM chunks c JOIN articles a ON a.id = c.article_id "
             "ORDER BY c.id"
         )
+        for chunk_id, article_id, ordinal, start, end, text, title, source, author, category, published, url in rows:
+            yield ChunkRecord(
+                chunk_id=chunk_id,
+                article_id=article_id,
+                ordinal=ordinal,
+                start=start,
+                end=end,
+                text=text,
+                title=title,
+                source=source,
+                author=author,
+                category=category,
+                published_at=published,
+                url=url,
+            )
 
     def chunks_of(self, article_id: str) -> list[StoredChunk]:
         rows = self.db.conn.execute(

@@ -2,8 +2,9 @@ import pytest
 
 from index.answering import abstention
 from index.answering.abstention import AbstentionSignals, answer_probability, should_answer, signals
-from index.answering.quotes import question_names, rank_quotes
+from index.answering.quotes import rank_quotes
 from index.models import Hit
+from index.question import question_names
 from tests.index.embedding.fake_embedding import BagOfWordsEmbedder
 
 BODY = "The Lakers beat the Celtics 110-101 on Sunday. LeBron James scored 31 points."

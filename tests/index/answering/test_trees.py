@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from index.answering.quotes import FEATURES, MODEL_PATH, load_quote_models, quote_models
+from index.answering.candidates import FEATURES
+from index.answering.ranker import MODEL_PATH, load_quote_models, quote_models
 from index.answering.trees import ModelFileError, TreeEnsemble, tree_dict
 
 # x0 <= 0.5 ? (x1 <= 2 ? 1.0 : 2.0) : -1.0     and a one-leaf tree worth 0.25
