@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.answering import abstention, quotes, verifier
+from index.answering import abstention, candidates, ranker, verifier
 from index.answering.trees import ABOUT_KEYS, ModelFileError
 from index.embedding.base import model_dir
 from index.errors import ArchivistError
@@ -46,9 +46,9 @@ def assert_about(about: dict) -> None:
 
 
 def test_the_quote_models_read_the_features_the_code_computes():
-    models = quotes.load_quote_models(quotes.MODEL_PATH)
-    assert models.ranker.features == models.answerability.features == quotes.FEATURES
-    assert_about(json.loads(quotes.MODEL_PATH.read_text(encoding="utf-8"))["about"])
+    models = ranker.load_quote_models(ranker.MODEL_PATH)
+    assert models.ranker.features == models.answerability.features == candidates.FEATURES
+    assert_about(json.loads(ranker.MODEL_PATH.read_text(encoding="utf-8"))["about"])
 
 
 def test_the_verifier_adapter_fits_the_bundled_model():
@@ -127,7 +127,7 @@ def _write(path: Path, text: str) -> Path:
 def test_a_damaged_quote_model_file_is_one_named_sentence(tmp_path, damage):
     path = damage(tmp_path)
     with pytest.raises(ModelFileError) as caught:
-        quotes.load_quote_models(path)
+        ranker.load_quote_models(path)
     assert isinstance(caught.value, ArchivistError) and str(path) in str(caught.value)
     assert_one_sentence(caught.value)
 
