@@ -1,7 +1,10 @@
 """The engine facade: what the CLI and the bot call. Synchronous; CPU-bound calls belong in a worker thread.
 
-The model loads once, on first need; the retriever is rebuilt after every ingest or
-re-index and swapped in atomically, so searches keep using the previous one meanwhile.
+The model loads once, on first need. Reading (search, ask) never writes: it answers from the newest
+recorded index generation that verifies, over the chunks that generation holds, and counts the
+articles added or changed since then as pending (``pending_articles``). Only ``reindex`` builds a
+generation; it then swaps a new retriever in atomically, so searches keep using the previous one meanwhile.
+An engine opened with ``read_only`` opens the database read-only and refuses every write.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from index.answering.summary import LLMConfig, summarize
 from index.answering.verifier import Verifier
 from index.embedding.base import Embedder
 from index.embedding.factory import load_embedder
+from index.filters import check_filters, checked_count, checked_text
 from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.question import Question
-from index.retrieval.hybrid import HybridRetriever
+from index.retrieval.hybrid import ChunkRecord, HybridRetriever, passage_text
 from index.settings import Settings
 from index.sources.ingest import IngestOptions, ingest
 from index.store.database import Store
@@ -38,12 +42,12 @@ MIN_LOOKUP_COVERAGE = 0.5  # share of a headline lookup's words the found articl
 
 
 class Engine:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, read_only: bool = False) -> None:
         # One thread per FAISS search: on two cores, OpenMP fan-out makes single queries several times slower.
         faiss.omp_set_num_threads(1)
         self.settings = settings
         self.home = settings.home
-        self.store = Store.in_home(self.home)
+        self.store = Store.in_home(self.home, read_only=read_only)
         self.indexer = Indexer(
             self.store,
             self.home / "index",
@@ -55,11 +59,12 @@ class Engine:
         self._verifier: Verifier | None = None
         self._retriever: HybridRetriever | None = None
         self._generation: int | None = None
+        self._pending = 0
         self._load_lock = threading.RLock()
 
     @classmethod
-    def open(cls, settings: Settings) -> Engine:
-        return cls(settings)
+    def open(cls, settings: Settings, *, read_only: bool = False) -> Engine:
+        return cls(settings, read_only=read_only)
 
     def close(self) -> None:
         self.store.close()
@@ -108,19 +113,52 @@ class Engine:
             return self._retriever  # type: ignore[return-value]
 
     def _refresh(self) -> None:
-        """Build a retriever over the current index generation and swap it in."""
+        """Build a retriever over the newest index generation that verifies and swap it in; never writes.
+
+        It searches the chunks that generation embedded (by id, with the text it embedded); articles added or
+        changed since then wait for the next re-index. With no usable generation, BM25 alone searches every chunk.
+        """
         embedder = self.embedder
-        vector_index, record = self.indexer.open_current(embedder)
-        retriever = HybridRetriever.build(load_records(self.store), vector_index, embedder)
+        records = load_records(self.store)
+        found = self.indexer.open_latest(embedder)
+        if found is None:
+            if records:
+                log.warning("no usable vector index: searching by words only until `archivist index` runs")
+            retriever = HybridRetriever.build(records, None, embedder)
+            self._retriever, self._generation = retriever, None
+            self._pending = len({r.article_id for r in records})
+            return
+        record, vector_index = found
+        indexed = _indexed_records(
+            records, set(vector_index.ids.tolist()), self.store.known_vector_hashes(embedder.name)
+        )
+        self._pending = len({r.article_id for r in records} - {r.article_id for r in indexed})
+        if self._pending:
+            log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
+        retriever = HybridRetriever.build(indexed, vector_index, embedder)
         self._retriever, self._generation = retriever, record.generation
+
+    def pending_articles(self) -> int:
+        """Articles added or changed since the index generation that searches use (0: everything is searchable)."""
+        if self.store.count("chunks") == 0:
+            return 0
+        self.retriever()
+        return self._pending
 
     # -- reading -------------------------------------------------------------------------
     def search(self, query: str, *, filters: Filters | None = None, k: int = 10, diverse: bool = True) -> list[Hit]:
+        """The best passages for ``query``; ``InvalidInput`` for an unusable query, count or filter."""
+        query, k, filters = checked_text(query, "query"), checked_count(k), check_filters(filters)
+        return self._search(query, filters=filters, k=k, diverse=diverse)
+
+    def _search(self, query: str, *, filters: Filters | None, k: int, diverse: bool = True) -> list[Hit]:
         if self.store.count("chunks") == 0:
             return []
         return self.retriever().search(query, k=k, filters=filters, diverse=diverse, now=_now())
 
     def ask(self, question: str, *, filters: Filters | None = None, history: Sequence[str] = ()) -> Answer:
+        """Quotes answering ``question``; ``InvalidInput`` for an unusable question or filter."""
+        question, filters = checked_text(question), check_filters(filters)
         now = _now()
         if self.store.count("chunks") == 0:
             asked, hits = Question.parse(question, history=history, filters=filters, now=now), []
@@ -155,7 +193,7 @@ class Engine:
         return self.store.get(article_id)
 
     def find_article(self, query_or_url: str) -> Article | None:
-        text = query_or_url.strip()
+        text = checked_text(query_or_url, "article search")
         if not text:
             return None
         found = self.store.find_by_id(text) or self.store.find_by_url(text)
@@ -163,7 +201,7 @@ class Engine:
             return found
         if text.startswith(("http://", "https://")):
             return None
-        hits = self.search(text, k=1)
+        hits = self._search(text, filters=None, k=1)
         if not hits or passage_support(text, hits).coverage < MIN_LOOKUP_COVERAGE:  # words the archive does not know
             return None
         return self.store.find_by_id(hits[0].article_id)
@@ -207,14 +245,22 @@ class Engine:
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,
         )
-        return ingest(self.store, paths, options, progress=progress)
+        try:
+            return ingest(self.store, paths, options, progress=progress)
+        finally:
+            with self._load_lock:  # the next search reads the changed chunks (and counts them as pending)
+                self._retriever = None
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)
-        if report.generation != self._generation or self._retriever is None:
-            with self._load_lock:
-                self._refresh()
+        with self._load_lock:
+            self._refresh()
         return report
+
+
+def _indexed_records(records: Sequence[ChunkRecord], ids: set[int], embedded: set[str]) -> list[ChunkRecord]:
+    """The chunks an index generation holds: its ids, with text it embedded (a re-used id holds new text)."""
+    return [r for r in records if r.chunk_id in ids and text_hash(passage_text(r)) in embedded]
 
 
 def _now() -> datetime:

@@ -8,6 +8,7 @@ default and never appear in ``repr`` or logs.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -16,8 +17,13 @@ from pathlib import Path
 
 import platformdirs
 
+from index.embedding.base import MAX_WORD_PIECES
 from index.errors import ConfigError
 
+# The embedder reads at most MAX_WORD_PIECES (254) word pieces of a chunk and ignores the rest; English news prose
+# takes about as many cl100k tokens as word pieces, so a chunk of more tokens would be searchable only by its first
+# part. The default (256) sits at the cap.
+MAX_CHUNK_TOKENS = MAX_WORD_PIECES + 2
 REAL_DISCORD_API = "https://discord.com/api/v10"
 REAL_DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 
@@ -44,14 +50,18 @@ def _path(name: str, raw: object) -> Path:
     return Path(str(raw)).expanduser()
 
 
-def _number(kind: type, minimum: float) -> Callable[[str, object], object]:
+def _number(kind: type, minimum: float, maximum: float | None = None) -> Callable[[str, object], object]:
     def parse(name: str, raw: object) -> object:
         try:
             value = kind(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, not {raw!r}.")
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}, not {value}.")
         return value
 
     return parse
@@ -118,7 +128,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Folder for the fast ONNX models (embedder and answer verifier), built once from the bundled model (default: the per-user cache directory).",
     ),
-    Setting("chunk_tokens", "ARCHIVIST_CHUNK_TOKENS", _number(int, 32), 256, "Largest chunk, in cl100k tokens."),
+    Setting(
+        "chunk_tokens",
+        "ARCHIVIST_CHUNK_TOKENS",
+        _number(int, 32, MAX_CHUNK_TOKENS),
+        256,
+        "Largest chunk, in cl100k tokens.",
+    ),
     Setting(
         "chunk_overlap",
         "ARCHIVIST_CHUNK_OVERLAP",
@@ -344,6 +360,8 @@ class Settings:
                     table = tomllib.load(handle)
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"Cannot read the config file {config_file}: {exc}.") from exc
+            except UnicodeDecodeError:
+                raise ConfigError(f"The config file {config_file} is not TOML: it is not UTF-8 text.") from None
             known = {s.name: s for s in SETTINGS}
             for key, raw in table.items():
                 if key not in known:

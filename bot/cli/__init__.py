@@ -17,7 +17,7 @@ def run(obj: Context) -> None:
     with user_errors():
         settings = obj.settings
         settings.token()
-        run_bot(obj.engine, settings)
+        run_bot(obj.writer, settings)
 
 
 def main() -> None:

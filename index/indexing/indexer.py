@@ -4,7 +4,8 @@ Vectors are stored in SQLite keyed by a hash of the text they embed, so a re-ind
 only text it has not seen and the FAISS file can always be rebuilt without the model.
 A new generation is written next to the current one (temp file, fsync, rename), recorded
 in SQLite after the rename, and verified when opened; a bad file falls back to the
-previous generation or is rebuilt from the stored vectors. One re-index runs at a time.
+previous generation; the next re-index rebuilds it from the stored vectors. One re-index runs at
+a time, and only a re-index writes: searches read the newest generation that verifies.
 
 After the passages, every sentence of every article is embedded too (once per distinct text,
 kept in ``sentence_vectors``): choosing quotes compares the question with up to 40 sentences,
@@ -89,7 +90,12 @@ class Indexer:
             hashes = [text_hash(p) for p in passages]
             current = self._latest_valid(embedder.name)
             stamp = fingerprint(records, hashes)
-            up_to_date = not full and current is not None and current[0].fingerprint == stamp
+            up_to_date = (
+                not full
+                and current is not None
+                and current[0].fingerprint == stamp
+                and current[0].generation == self._max_generation()  # a newer one that fails to verify is replaced
+            )
             sentences_done = not self.sentence_vectors or self.store.meta(_sentences_key(embedder)) == stamp
             if up_to_date and sentences_done:
                 log.info("index generation %d is up to date", current[0].generation)
@@ -187,23 +193,9 @@ class Indexer:
                 log.warning("index generation %d is unusable: %s", record.generation, exc)
         return None
 
-    def open_current(self, embedder: Embedder) -> tuple[VectorIndex, GenerationRecord]:
-        """The newest generation that verifies; if none does, rebuild it from the stored vectors."""
-        found = self._latest_valid(embedder.name)
-        if found is not None:
-            record, index = found
-            records = load_records(self.store)
-            stamp = fingerprint(records, [text_hash(passage_text(r)) for r in records])
-            if record.fingerprint != stamp:
-                log.warning("index generation %d does not match the archive; rebuilding", record.generation)
-            else:
-                return index, record
-        log.warning("bringing the vector index up to date with the archive")
-        self.reindex(embedder)
-        found = self._latest_valid(embedder.name)
-        if found is None:
-            raise IndexUnavailable("The vector index could not be opened or rebuilt.")
-        return found[1], found[0]
+    def open_latest(self, embedder: Embedder) -> tuple[GenerationRecord, VectorIndex] | None:
+        """The newest recorded generation that verifies, as it is: reading never builds or repairs one."""
+        return self._latest_valid(embedder.name)
 
 
 def _sentences_key(embedder: Embedder) -> str:

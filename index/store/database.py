@@ -2,13 +2,15 @@
 
 SQLite through sqlite-utils, WAL mode, schema built by numbered migrations. One article
 and its chunks are always written in one transaction, so a crash leaves either the old
-or the new version of an article, never half of one.
+or the new version of an article, never half of one. Read commands open it read-only
+(SQLite ``mode=ro``): they never write, and only a writing open runs migrations.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import numpy as np
 import sqlite_utils
 
-from index.errors import NotFound
+from index.errors import ArchiveReadOnly, ArchiveUnavailable, NotFound, system_error
 from index.models import Article, ChunkRecord, ChunkSpan
 from index.store.identity import text_key
 
@@ -152,21 +155,58 @@ class GenerationRecord:
 class Store:
     """The SQLite archive. Cheap to open; every method is one short transaction."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """Open (for writing: create and migrate) the archive; ``read_only`` never writes a byte of it.
+
+        A read-only open of a database whose folder cannot be written (a mounted backup, a replica without
+        its ``-shm`` file) falls back to SQLite's ``immutable`` mode. Failures become named errors.
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self._immutable = False
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self.db.enable_wal()
-        self._migrate()
+        try:
+            if read_only:
+                self._open_for_reading()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db.enable_wal()
+                self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise system_error(exc) from exc
+
+    def _open_for_reading(self) -> None:
+        if not self.path.is_file():
+            raise ArchiveUnavailable(
+                f"There is no archive in {self.path.parent} yet: add articles with `archivist ingest`."
+            )
+        try:
+            version = self.schema_version()
+        except sqlite3.OperationalError:
+            log.info("opening %s as immutable: its folder cannot be written", self.path)
+            self.close()
+            self._immutable = True
+            version = self.schema_version()
+        if version < len(MIGRATIONS):
+            raise ArchiveReadOnly(
+                "The archive needs a schema upgrade, which only a writing command makes: "
+                "run `archivist index` once with write access to its folder."
+            )
 
     @property
     def db(self) -> sqlite_utils.Database:
         """This thread's connection: SQLite connections are not shared between threads."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+            if self.read_only:  # the path as bytes: a folder name need not be UTF-8
+                mode = "ro&immutable=1" if self._immutable else "ro"
+                target: str | Path = f"file:{quote(os.fsencode(self.path.resolve()))}?mode={mode}"
+            else:
+                target = self.path
+            conn = sqlite3.connect(target, uri=self.read_only, timeout=30, check_same_thread=False)
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
             db = sqlite_utils.Database(conn)
@@ -176,8 +216,8 @@ class Store:
         return db
 
     @classmethod
-    def in_home(cls, home: Path) -> Store:
-        return cls(home / DB_FILENAME)
+    def in_home(cls, home: Path, *, read_only: bool = False) -> Store:
+        return cls(home / DB_FILENAME, read_only=read_only)
 
     def close(self) -> None:
         with self._connections_lock:
@@ -200,7 +240,10 @@ class Store:
             log.info("applied migration %d (%s)", number, migration.__name__)
 
     def schema_version(self) -> int:
-        return self.db.conn.execute("SELECT COALESCE(MAX(number), 0) FROM _migrations").fetchone()[0]
+        conn = self.db.conn
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone() is None:
+            return 0
+        return conn.execute("SELECT COALESCE(MAX(number), 0) FROM _migrations").fetchone()[0]
 
     # -- articles -----------------------------------------------------------------------
     def find_by_id(self, article_id: str) -> Article | None:
