@@ -23,3 +23,15 @@ class IndexUnavailable(ArchivistError):
 
 class ConfigError(ArchivistError):
     """A setting has an invalid value."""
+
+
+class FetchRefused(ArchivistError):
+    """A URL may not be fetched: its scheme, its address (not public) or the site's robots.txt forbids it."""
+
+
+class FetchFailed(ArchivistError):
+    """A fetch did not complete: the site was unreachable, too slow, too large or answered with an error."""
+
+
+class SyncBusy(ArchivistError):
+    """A sync of the live sources is already running."""

@@ -116,6 +116,20 @@ def ingest(
     return report
 
 
+def store_drafts(store: Store, drafts: Sequence[ArticleDraft], options: IngestOptions = IngestOptions()) -> IngestReport:
+    """Store drafts that did not come from files (live sources) with the same checks, dedup and chunking."""
+    tally = _Tally()
+    stored = store.hashes()
+    keys_to_id = {key: aid for aid, (_, key) in stored.items()}
+    seen_ids: set[str] = set()
+    for draft in drafts:
+        try:
+            _store_one(store, draft, options, stored, keys_to_id, seen_ids, tally)
+        except SourceError as exc:
+            tally.skipped.append(FileProblem(draft.origin, str(exc)))
+    return tally.report()
+
+
 def read_nothing(report: IngestReport) -> bool:
     """True when no article at all could be read: the only case ``archivist ingest`` exits non-zero."""
     return report.added + report.updated + report.unchanged + report.duplicates == 0
