@@ -93,8 +93,9 @@ class ArchivistBot(commands.Bot):
         from bot.cogs.ask import AskCog
         from bot.cogs.browse import BrowseCog
         from bot.cogs.moderation import ModerationCog
+        from bot.cogs.sources import SourcesCog
 
-        for cog in (AskCog(self), BrowseCog(self), ModerationCog(self)):
+        for cog in (AskCog(self), BrowseCog(self), ModerationCog(self), SourcesCog(self)):
             await self.add_cog(cog)
         synced = await self.tree.sync()
         log.info("Synced %d application commands", len(synced))

@@ -26,6 +26,7 @@ from index.answering.summary import LLMConfig, summarize
 from index.answering.verifier import Verifier
 from index.embedding.base import Embedder
 from index.embedding.factory import load_embedder
+from index.errors import SyncBusy
 from index.filters import check_filters, checked_count, checked_text
 from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
@@ -33,6 +34,10 @@ from index.question import Question
 from index.retrieval.hybrid import ChunkRecord, HybridRetriever, passage_text
 from index.settings import Settings
 from index.sources.ingest import IngestOptions, ingest
+from index.sources.live.detect import detect
+from index.sources.live.fetch import FetchConfig, Fetcher
+from index.sources.live.registry import Registry, Source
+from index.sources.live.sync import Syncer, SyncOptions, SyncReport
 from index.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,7 @@ class Engine:
         self._generation: int | None = None
         self._pending = 0
         self._load_lock = threading.RLock()
+        self._sync_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = False) -> Engine:
@@ -228,6 +234,19 @@ class Engine:
         )
 
     # -- writing ---------------------------------------------------------------------------
+    def _forget_retriever(self) -> None:
+        """The next search reads the changed chunks (and counts them as pending)."""
+        with self._load_lock:
+            self._retriever = None
+
+    def _ingest_options(self, **changes: object) -> IngestOptions:
+        return IngestOptions(
+            max_bytes=self.settings.max_file_bytes,
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+            **changes,
+        )
+
     def ingest(
         self,
         paths: Sequence[Path | str],
@@ -237,19 +256,49 @@ class Engine:
         follow_symlinks: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
-        options = IngestOptions(
-            format=format,
-            prune=prune,
-            follow_symlinks=follow_symlinks,
-            max_bytes=self.settings.max_file_bytes,
-            chunk_tokens=self.settings.chunk_tokens,
-            chunk_overlap=self.settings.chunk_overlap,
-        )
+        options = self._ingest_options(format=format, prune=prune, follow_symlinks=follow_symlinks)
         try:
             return ingest(self.store, paths, options, progress=progress)
         finally:
-            with self._load_lock:  # the next search reads the changed chunks (and counts them as pending)
-                self._retriever = None
+            self._forget_retriever()
+
+    # -- live sources ------------------------------------------------------------------------
+    def fetcher(self) -> Fetcher:
+        return Fetcher(FetchConfig.from_settings(self.settings))
+
+    def live_sources(self) -> list[Source]:
+        return Registry(self.store).all()
+
+    def add_source(self, url: str, *, kind: str = "auto", name: str | None = None) -> Source:
+        """Register a feed, WordPress site or sitemap (``kind`` auto-detects); FetchRefused for unsafe URLs."""
+        with self.fetcher() as fetcher:
+            found = detect(fetcher, url.strip(), kind)
+        return Registry(self.store).add(url.strip(), found.kind, (name or "").strip() or found.name, found.endpoint)
+
+    def remove_source(self, source_id: int, *, keep_articles: bool = False) -> int:
+        """Forget a source; returns how many of its articles were deleted."""
+        removed = Registry(self.store).remove(source_id, keep_articles=keep_articles)
+        if removed:
+            self.reindex()
+        return removed
+
+    def sync(
+        self, source_id: int | None = None, *, index: bool = True, options: SyncOptions | None = None
+    ) -> SyncReport:
+        """Sync every live source (or one), then index what changed; one sync at a time."""
+        if not self._sync_lock.acquire(blocking=False):
+            raise SyncBusy("A sync of the live sources is already running.")
+        try:
+            options = options or SyncOptions(ingest=self._ingest_options())
+            with self.fetcher() as fetcher:
+                reports = Syncer(self.store, fetcher, options).sync([source_id] if source_id is not None else None)
+            changed = any(r.changed for r in reports)
+            indexed = self.reindex() if index and changed else None
+            if changed and indexed is None:
+                self._forget_retriever()
+            return SyncReport(sources=reports, indexed=indexed)
+        finally:
+            self._sync_lock.release()
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)

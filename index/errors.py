@@ -70,3 +70,15 @@ def system_error(error: OSError | sqlite3.Error) -> ArchivistError:
     if isinstance(error, sqlite3.DatabaseError) and ("not a database" in message or "malformed" in message):
         return ArchiveCorrupt(f"The archive database is damaged ({message}); restore it from a backup.")
     return ArchiveUnavailable(f"The archive database failed ({message}).")
+
+
+class FetchRefused(ArchivistError):
+    """A URL may not be fetched: its scheme, its address (not public) or the site's robots.txt forbids it."""
+
+
+class FetchFailed(ArchivistError):
+    """A fetch did not complete: the site was unreachable, too slow, too large or answered with an error."""
+
+
+class SyncBusy(ArchivistError):
+    """A sync of the live sources is already running."""

@@ -259,6 +259,63 @@ SETTINGS: tuple[Setting, ...] = (
         "Minimum seconds between two edits of a re-index progress message.",
     ),
     Setting(
+        "sources_min_delay",
+        "ARCHIVIST_SOURCES_MIN_DELAY",
+        _number(float, 0),
+        1.0,
+        "Live sources: seconds between two requests to one host (robots.txt Crawl-delay can ask for more).",
+    ),
+    Setting(
+        "sources_allow_private",
+        "ARCHIVIST_SOURCES_ALLOW_PRIVATE",
+        _text,
+        "",
+        "Live sources: comma-separated hosts or CIDRs that may be fetched although not public (e.g. `127.0.0.1`); "
+        "every other loopback, private, link-local, CGNAT or ULA address is refused.",
+    ),
+    Setting(
+        "sources_user_agent",
+        "ARCHIVIST_SOURCES_USER_AGENT",
+        _text,
+        "ArchivistBot/0.1",
+        "Live sources: the User-Agent sent to sites and matched against their robots.txt.",
+    ),
+    Setting(
+        "sources_contact_url",
+        "ARCHIVIST_SOURCES_CONTACT_URL",
+        _text,
+        "",
+        "Live sources: a URL about this bot, appended to the User-Agent so site owners can reach you.",
+    ),
+    Setting(
+        "sources_timeout_seconds",
+        "ARCHIVIST_SOURCES_TIMEOUT_SECONDS",
+        _number(float, 0.1),
+        30.0,
+        "Live sources: the longest one request may take, redirects and body included.",
+    ),
+    Setting(
+        "sync_interval_minutes",
+        "ARCHIVIST_SYNC_INTERVAL_MINUTES",
+        _number(float, 0),
+        30.0,
+        "Minutes between two background syncs of the live sources by the bot (0: off).",
+    ),
+    Setting(
+        "announce_channel",
+        "ARCHIVIST_ANNOUNCE_CHANNEL",
+        _discord_id,
+        None,
+        "Channel id where the bot posts each newly published article of a live source once (unset: off).",
+    ),
+    Setting(
+        "announce_max",
+        "ARCHIVIST_ANNOUNCE_MAX",
+        _number(int, 0),
+        5,
+        "Most articles announced after one sync; the rest are summed up in one line.",
+    ),
+    Setting(
         "discord_api_base",
         "ARCHIVIST_DISCORD_API_BASE",
         _url(("http://", "https://"), strip_slash=True),
@@ -323,6 +380,14 @@ class Settings:
     thread_followups: bool = _default("thread_followups")
     guild_allowlist: tuple[int, ...] = _default("guild_allowlist")
     progress_interval_seconds: float = _default("progress_interval_seconds")
+    sources_min_delay: float = _default("sources_min_delay")
+    sources_allow_private: str = _default("sources_allow_private")
+    sources_user_agent: str = _default("sources_user_agent")
+    sources_contact_url: str = _default("sources_contact_url")
+    sources_timeout_seconds: float = _default("sources_timeout_seconds")
+    sync_interval_minutes: float = _default("sync_interval_minutes")
+    announce_channel: int | None = _default("announce_channel")
+    announce_max: int = _default("announce_max")
     discord_api_base: str = _default("discord_api_base")
     discord_gateway_url: str = _default("discord_gateway_url")
     log_level: str = _default("log_level")

@@ -154,6 +154,21 @@ def _read_all(files: list[Path], uploads: list[Upload], options: IngestOptions) 
         yield read_upload(upload.name, upload.data, format=options.format, max_bytes=options.max_bytes)
 
 
+def store_drafts(
+    store: Store, drafts: Sequence[ArticleDraft], options: IngestOptions = IngestOptions()
+) -> IngestReport:
+    """Store drafts that did not come from files (live sources) with the same checks, dedup and chunking."""
+    tally = _Tally()
+    stored = store.hashes()
+    run = _Run(stored=stored, origins=store.origins(), keys={key: aid for aid, (_, key) in stored.items()})
+    for draft in drafts:
+        try:
+            _store_one(store, draft, options, run, tally)
+        except SourceError as exc:
+            tally.skipped.append(FileProblem(draft.origin, str(exc)))
+    return tally.report()
+
+
 def read_nothing(report: IngestReport) -> bool:
     """True when no article at all could be read: the only case ``archivist ingest`` exits non-zero."""
     return report.added + report.updated + report.unchanged + report.duplicates == 0

@@ -104,7 +104,42 @@ def _m2_sentence_vectors(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_sentence_vectors]
+def _m3_live_sources(db: sqlite_utils.Database) -> None:
+    """Live sources (``archivist sources``) and, per URL they fetch, its validators and the article it gave."""
+    db.execute(
+        """CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            last_sync_at TEXT,
+            last_status TEXT,
+            cursor TEXT,
+            retired INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE source_pages (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            article_id TEXT,
+            remote_id TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            lastmod TEXT,
+            parent TEXT,
+            listed INTEGER NOT NULL DEFAULT 1,
+            data TEXT,
+            fetched_at TEXT,
+            PRIMARY KEY (source_id, url)
+        )"""
+    )
+    db.execute("CREATE INDEX source_pages_article ON source_pages(article_id)")
+
+
+MIGRATIONS = [_m1_initial, _m2_sentence_vectors, _m3_live_sources]
 VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
 ARTICLE_COLUMNS = (
     "id",
