@@ -18,8 +18,9 @@ from discord.ext import commands
 from bot import render
 from bot.checks import moderator_only
 from bot.errors import user_sentence
-from bot.escape import escape, one_line
+from bot.escape import escape
 from bot.reply import notify, respond
+from index.present import one_line
 
 if TYPE_CHECKING:
     from bot.client import ArchivistBot
