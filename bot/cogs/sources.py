@@ -20,7 +20,7 @@ from bot.checks import moderator_only
 from bot.errors import user_sentence
 from bot.escape import escape
 from bot.reply import notify, respond
-from index.present import one_line
+from index.present import byline, format_date, one_line
 
 if TYPE_CHECKING:
     from bot.client import ArchivistBot
@@ -33,7 +33,7 @@ FIRST_SENTENCE_MAX = 300
 
 def announcement(article) -> str:
     """Headline (linked), outlet / author, date, and the first sentence; everything escaped."""
-    details = [render.byline(article.source, article.author), render.format_date(article.published_at)]
+    details = [byline(article.source, article.author), format_date(article.published_at)]
     line = render.linked_line("📰 ", article.title, article.url, details, 600)
     first = next((s.strip() for s in render.sentences(article.body.split("\n", 1)[0]) if s.strip()), "")
     return f"{line}\n{render.clip_escaped(first, FIRST_SENTENCE_MAX)}" if first else line
