@@ -51,3 +51,14 @@ def test_the_engine_never_imports_discord():
     code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('discord' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_every_module_imports():
+    """A module broken by a move or a merge fails here, not in the one test that happens to load it."""
+    import importlib
+    import pkgutil
+
+    for package in ("index", "bot", "scripts"):
+        root = importlib.import_module(package)
+        for module in pkgutil.walk_packages(root.__path__, f"{package}."):
+            importlib.import_module(module.name)
