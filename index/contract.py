@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Protocol
 
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
+from index.sources.live.registry import Source
+from index.sources.live.sync import SyncOptions, SyncReport
 
 
 class ArchiveEngine(Protocol):
-    """What ``bot/`` asks of the engine: answers, searches, browsing, statistics, ingestion and re-indexing."""
+    """What ``bot/`` asks of the engine: answers, searches, browsing, statistics, ingestion, re-indexing and the
+    live sources it follows."""
 
     def ask(self, question: str, *, filters: Filters | None = None, history: Sequence[str] = ()) -> Answer: ...
 
@@ -25,6 +28,8 @@ class ArchiveEngine(Protocol):
     ) -> list[Article]: ...
 
     def find_article(self, query_or_url: str) -> Article | None: ...
+
+    def article(self, article_id: str) -> Article: ...
 
     def categories(self) -> list[str]: ...
 
@@ -44,3 +49,13 @@ class ArchiveEngine(Protocol):
     def reindex(
         self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None
     ) -> IndexReport: ...
+
+    def live_sources(self) -> list[Source]: ...
+
+    def add_source(self, url: str, *, kind: str = "auto", name: str | None = None) -> Source: ...
+
+    def remove_source(self, source_id: int, *, keep_articles: bool = False) -> int: ...
+
+    def sync(
+        self, source_id: int | None = None, *, index: bool = True, options: SyncOptions | None = None
+    ) -> SyncReport: ...

@@ -175,10 +175,12 @@ async def test_more_sources_under_a_follow_up_searches_the_question_completed_fr
     (answer_message,) = await discord_fake.wait_until(log.reply_messages, timeout=20)
     opened = await discord_fake.click(answer_message, buttons(answer_message)["Follow up"], user_id=1001)
     await discord_fake.wait_until(lambda: opened.replies() if len(opened.replies()) else None)
-    follow_up = await discord_fake.user_message("and what did Biden tell CNN?", channel_id=int(answer_message["id"]))
+    follow_up = await discord_fake.user_message(
+        "and what did the alliance promise Ukraine?", channel_id=int(answer_message["id"])
+    )
     (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(follow_up), timeout=20)
     answer = engine.returned("ask")[-1]
-    assert answer.question == "and what did Biden tell CNN?" and "article 5" in answer.query
+    assert answer.question == "and what did the alliance promise Ukraine?" and "article 5" in answer.query
     searches = len(engine.calls_to("search"))
     more = await discord_fake.click(reply, buttons(reply)["More sources"], user_id=1001)
     await discord_fake.wait_until(more.replies, timeout=20)
