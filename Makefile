@@ -1,11 +1,12 @@
-# Archivist: `make run` (demo archive, or the bot when DISCORD_TOKEN is set) and `make test`.
+# Archivist: `make run` (demo archive, or the bot when DISCORD_TOKEN is set), `make test` and `make lint`.
+# `make models` re-fits every shipped model from ../shared/datasets (or ARCHIVIST_DATASETS): hours on 2 cores.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_HOME ?= .archivist/demo
 DEMO_QUESTION ?= What did we write about NATO's article 5?
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint models clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check index bot tests scripts
+
+models: install
+	$(BIN)/python scripts/make_models.py
 
 clean:
 	rm -rf $(VENV) .archivist

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import aiohttp
 import discord
 from discord import app_commands
+from discord.backoff import ExponentialBackoff
 from discord.ext import commands
 
 from bot.catalogue import Catalogue
@@ -18,11 +20,14 @@ from bot.conversations import Conversations
 from bot.errors import report_error
 from bot.reply import NO_MENTIONS, respond
 from bot.throttle import Throttle
+from index.contract import ArchiveEngine
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+HANDSHAKE_BACKOFF = 1.0  # seconds: the first retry of a refused gateway handshake waits up to twice this, then doubles
 
 
 class ArchivistTree(app_commands.CommandTree):
@@ -41,7 +46,7 @@ class ArchivistTree(app_commands.CommandTree):
 class ArchivistBot(commands.Bot):
     """Holds the engine and the bot's state; the cogs hold the commands."""
 
-    def __init__(self, engine: Any, settings: Settings, *, guild_ready_timeout: float = 2.0):
+    def __init__(self, engine: ArchiveEngine, settings: Settings, *, guild_ready_timeout: float = 2.0):
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -66,12 +71,31 @@ class ArchivistBot(commands.Bot):
         )
         self._admin_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="archivist-admin")
 
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Connect to the gateway and stay connected, also when the first handshakes fail.
+
+        discord.py retries a connection it once had, but after a failed first handshake it reads the session of
+        a socket that never existed (an AttributeError) and stops. So until the first connection, a refused
+        handshake is retried here with backoff and one log line each; should the gateway stay away past
+        discord.py's own handshake timeout, its loop is started again.
+        """
+        if reconnect:
+            self.http.ws_connect = _retrying_first_handshake(self, self.http.ws_connect)
+        while True:
+            try:
+                return await super().connect(reconnect=reconnect)
+            except AttributeError:
+                if self.ws is not None or not reconnect or self.is_closed():
+                    raise
+                log.warning("Still no connection to Discord's gateway; trying again")
+
     async def setup_hook(self) -> None:
         from bot.cogs.ask import AskCog
         from bot.cogs.browse import BrowseCog
         from bot.cogs.moderation import ModerationCog
+        from bot.cogs.sources import SourcesCog
 
-        for cog in (AskCog(self), BrowseCog(self), ModerationCog(self)):
+        for cog in (AskCog(self), BrowseCog(self), ModerationCog(self), SourcesCog(self)):
             await self.add_cog(cog)
         synced = await self.tree.sync()
         log.info("Synced %d application commands", len(synced))
@@ -105,3 +129,30 @@ class ArchivistBot(commands.Bot):
         await super().close()
         self._query_pool.shutdown(wait=False, cancel_futures=True)
         self._admin_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _retrying_first_handshake(bot: ArchivistBot, ws_connect: Callable[..., Any]) -> Callable[..., Any]:
+    """``ws_connect`` that, while ``bot`` has never been connected, retries a failed handshake with backoff."""
+    if getattr(ws_connect, "retries_first_handshake", False):
+        return ws_connect
+    backoff = ExponentialBackoff(base=HANDSHAKE_BACKOFF)  # type: ignore[arg-type] - a float base works
+
+    async def connect(*args: Any, **kwargs: Any) -> Any:
+        while True:
+            try:
+                return await ws_connect(*args, **kwargs)
+            except (aiohttp.ClientError, OSError) as exc:
+                if bot.ws is not None or bot.is_closed():
+                    raise
+                delay = backoff.delay()
+                log.warning("Could not connect to Discord's gateway (%s); retrying in %.1fs", _reason(exc), delay)
+                await asyncio.sleep(delay)
+
+    connect.retries_first_handshake = True  # type: ignore[attr-defined]
+    return connect
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"handshake answered {exc.status}"
+    return str(exc) or type(exc).__name__

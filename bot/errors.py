@@ -35,10 +35,6 @@ class NotModerator(app_commands.CheckFailure, BotError):
     """Raised by the server-side moderator check (a CheckFailure, so the command never runs)."""
 
 
-class InvalidOption(BotError):
-    pass
-
-
 def user_sentence(error: BaseException) -> str:
     """The sentence to show for ``error``; unexpected errors are logged with their traceback."""
     if isinstance(error, app_commands.CommandInvokeError):

@@ -2,13 +2,16 @@
 
 Mentions are broken with a zero-width space so they neither ping nor render as a mention;
 markdown characters are backslash-escaped so an article cannot format, link or hide text.
-Both are invisible to a reader: the quote still reads word for word.
+Both are invisible to a reader: the quote still reads word for word. Control characters and terminal
+escape sequences are dropped (``index.present.printable``).
 """
 
 from __future__ import annotations
 
 import re
 from urllib.parse import quote, urlsplit
+
+from index.present import printable
 
 ZWSP = "\u200b"
 
@@ -32,20 +35,15 @@ def escape_markdown(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Escape untrusted text for any Discord field: no markdown, no mentions, no masked links."""
-    return neutralize_mentions(escape_markdown(text))
-
-
-def one_line(text: str) -> str:
-    """Collapse all whitespace (including newlines) to single spaces."""
-    return " ".join(text.split())
+    """Escape untrusted text for any Discord field: no markdown, no mentions, no masked links, no controls."""
+    return neutralize_mentions(escape_markdown(printable(text)))
 
 
 def safe_url(url: str | None) -> str | None:
     """An http(s) URL that cannot break out of a markdown link, or None."""
+    url = printable(url or "").strip()
     if not url:
         return None
-    url = url.strip()
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -1,21 +1,35 @@
-"""Everything the bot shows, and every Discord size limit, in one place.
+"""Discord's skin over ``index.present``: Markdown escaping and every Discord size limit, in one place.
 
-Lengths are counted in UTF-16 code units (what Discord counts, and never fewer than code points);
-text is cut only between whole characters (never inside a surrogate pair, combining sequence or
-emoji sequence) and quotes are shortened only at sentence boundaries, with an ellipsis.
+What an answer, a citation or a date says is decided by ``index.present``; this module only escapes it
+and makes it fit. Lengths are counted in UTF-16 code units (what Discord counts, and never fewer than code
+points); text is cut only between grapheme clusters (the ``regex`` module's ``\\X``: never inside a
+surrogate pair, combining sequence, flag or emoji sequence, nor just after a zero-width joiner) and quotes
+are shortened only at sentence boundaries, with an ellipsis.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 import discord
+import regex
 
-from bot.escape import escape, one_line, safe_url
-from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport, Quote, RelatedArticle
+from bot.escape import escape, safe_url
+from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport
+from index.present import (
+    ABSTENTION,
+    ELLIPSIS,
+    NEAREST_HEADING,
+    UNTITLED,
+    PresentedAnswer,
+    QuoteBlock,
+    Source,
+    cite,
+    format_date,
+    one_line,
+    present_answer,
+)
 
 CONTENT_MAX = 2000
 EMBED_TITLE_MAX = 256
@@ -34,14 +48,14 @@ CHOICES_MAX = 25
 THREAD_NAME_MAX = 100
 URL_MAX = 2048
 
-ELLIPSIS = "…"
 QUOTES_PER_PAGE = 3
 HITS_PER_PAGE = 5
 COLOUR = discord.Colour(0x2B6CB0)
 ABSTAIN_COLOUR = discord.Colour(0x718096)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
-_JOINERS = {"\u200d", "\u034f"}
+_GRAPHEME = regex.compile(r"\X")
+_ZWJ = "\u200d"
 
 
 # ---------------------------------------------------------------- lengths and cuts
@@ -52,46 +66,30 @@ def length(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
-def _extends_previous(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        unicodedata.combining(ch) != 0
-        or ch in _JOINERS
-        or 0xFE00 <= code <= 0xFE0F  # variation selectors
-        or 0x1F3FB <= code <= 0x1F3FF  # skin tones
-        or 0xE0020 <= code <= 0xE007F  # tag characters (flag sequences)
-        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
-    )
-
-
-def _is_regional_indicator(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
-
-
 def _safe_cut(text: str, index: int) -> int:
-    """The nearest index <= ``index`` that falls between two whole characters."""
-    while True:  # stepping back over half a flag can land just after a joiner, and the reverse
-        before = index
-        while 0 < index < len(text) and (_extends_previous(text[index]) or text[index - 1] in _JOINERS):
-            index -= 1
-        if 0 < index < len(text) and _is_regional_indicator(text[index]):
-            run = 0
-            while index - run - 1 >= 0 and _is_regional_indicator(text[index - run - 1]):
-                run += 1
-            if run % 2 == 1:
-                index -= 1
-        if index == before:
-            return index
+    """The last safe cut at or before ``index``: a grapheme boundary not just after a zero-width joiner."""
+    if index >= len(text):
+        return len(text)
+    cut = 0
+    for match in _GRAPHEME.finditer(text):
+        if match.end() > index:
+            break
+        if not match.group().endswith(_ZWJ):
+            cut = match.end()
+    return cut
 
 
 def _prefix_within(text: str, limit: int) -> int:
-    """The largest index i with length(text[:i]) <= limit, at a whole-character boundary."""
+    """The largest safe cut i with length(text[:i]) <= limit."""
     units = 0
-    for i, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
+    cut = 0
+    for match in _GRAPHEME.finditer(text):
+        units += length(match.group())
         if units > limit:
-            return _safe_cut(text, i)
-    return len(text)
+            break
+        if not match.group().endswith(_ZWJ):
+            cut = match.end()
+    return cut
 
 
 def clip(text: str, limit: int) -> str:
@@ -103,6 +101,23 @@ def clip(text: str, limit: int) -> str:
     return text[: _prefix_within(text, limit - 1)].rstrip() + ELLIPSIS
 
 
+def _longest_fitting(text: str, fits: Callable[[str], bool]) -> int:
+    """The largest safe cut ``i`` with ``fits(text[:i])``, for a ``fits`` that stays false once false.
+
+    The search doubles a bound first, so a huge text costs about as much as the part of it that fits."""
+    bound = 64
+    while bound < len(text) and fits(text[:bound]):
+        bound *= 2
+    lo, hi = 0, min(bound, len(text))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(text[: _safe_cut(text, mid)]):
+            lo = mid
+        else:
+            hi = mid - 1
+    return _safe_cut(text, lo)
+
+
 def clip_escaped(raw: str, limit: int) -> str:
     """Escape ``raw`` and make it fit: the raw text is cut before escaping, so no escape is split."""
     escaped = escape(raw)
@@ -110,14 +125,8 @@ def clip_escaped(raw: str, limit: int) -> str:
         return escaped
     if limit <= 0:
         return ""
-    lo, hi = 0, len(raw)
-    while lo < hi:  # largest raw prefix whose escaped form plus ellipsis fits
-        mid = (lo + hi + 1) // 2
-        if length(escape(raw[: _safe_cut(raw, mid)].rstrip())) + 1 <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return escape(raw[: _safe_cut(raw, lo)].rstrip()) + ELLIPSIS
+    cut = _longest_fitting(raw, lambda prefix: length(escape(prefix.rstrip())) + 1 <= limit)
+    return escape(raw[:cut].rstrip()) + ELLIPSIS
 
 
 def sentences(text: str) -> list[str]:
@@ -157,14 +166,7 @@ def shorten_quote(text: str, limit: int, measure: Callable[[str], int] = length)
         kept = candidate
     if kept.strip():
         return kept.rstrip() + ELLIPSIS
-    lo, hi = 0, len(text)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if measure(text[: _safe_cut(text, mid)]) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    return text[: _safe_cut(text, lo)] + ELLIPSIS
+    return text[: _longest_fitting(text, lambda prefix: measure(prefix) <= budget)] + ELLIPSIS
 
 
 def _escaped_length(text: str) -> int:
@@ -172,24 +174,6 @@ def _escaped_length(text: str) -> int:
 
 
 # ---------------------------------------------------------------- small formatters
-
-
-def format_date(iso: str | None) -> str | None:
-    """``2023-11-12T08:00:00Z`` -> ``12 Nov 2023``; unparseable dates are shown as given (first 10 chars)."""
-    if not iso:
-        return None
-    try:
-        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return one_line(iso)[:10]
-    return f"{when.day} {when.strftime('%b %Y')}"
-
-
-def byline(source: str | None, author: str | None) -> str | None:
-    parts = [one_line(p) for p in (source, author) if p and p.strip()]
-    if len(parts) == 2 and parts[0].casefold() == parts[1].casefold():
-        parts = parts[:1]
-    return " / ".join(parts) or None
 
 
 def linked_line(
@@ -206,7 +190,7 @@ def linked_line(
     pushes the line over)."""
     tail = ", ".join(d for d in details if d)
     tail_text = f" — {escape(tail)}" if tail else ""
-    raw_title = one_line(title) or "(untitled)"
+    raw_title = one_line(title) or UNTITLED
     needed = _escaped_length(raw_title)
     links = [link for link in (safe_url(url), safe_url(plain_url)) if link is not None and length(link) <= URL_MAX]
     rooms = [(limit - length(prefix) - length(tail_text) - length(link) - 4, link) for link in links]
@@ -232,57 +216,56 @@ def thread_name(question: str) -> str:
 # ---------------------------------------------------------------- answers
 
 
-def _quote_block(number: int, quote: Quote, budget: int) -> str:
-    text = one_line(quote.text)
-    overhead = length(f"> “” [{number}]")
-    shortened = shorten_quote(text, max(budget - overhead, 20), _escaped_length)
-    return f"> “{escape(shortened)}” [{number}]"
+def _source_line(prefix: str, cited: Source, limit: int) -> str:
+    """A source line whose headline links to the quoted passage (or, when that is too long, the article)."""
+    return linked_line(prefix, cited.title, cited.link, [cited.details], limit, plain_url=cited.url)
 
 
-def _source_detail(quote: Quote | RelatedArticle) -> list[str | None]:
-    author = getattr(quote, "author", None)
-    return [byline(quote.source, author), format_date(quote.published_at)]
+def _quote_block(block: QuoteBlock, budget: int) -> str:
+    overhead = length(f"> “” [{block.source}]")
+    shortened = shorten_quote(block.text, max(budget - overhead, 20), _escaped_length)
+    return f"> “{escape(shortened)}” [{block.source}]"
+
+
+def _footer(embed: discord.Embed, as_of: str | None, notes: Sequence[str]) -> None:
+    footer = [f"As of {as_of}"] if as_of else []
+    footer.extend(notes)
+    if footer:
+        embed.set_footer(text=clip(" · ".join(footer), 400))
 
 
 def answer_embed(answer: Answer, start: int = 0, per_page: int = QUOTES_PER_PAGE) -> discord.Embed:
-    """The reply to a question: quotes with [n] markers, a Sources field, the "as of" date."""
-    if answer.abstained or not answer.quotes:
-        return abstention_embed(answer)
-    shown = answer.quotes[start : start + per_page]
-    embed = discord.Embed(title=clip_escaped(one_line(answer.question), EMBED_TITLE_MAX), colour=COLOUR)
+    """The reply to a question: quotes with [n] markers, a Sources field naming each article once, the "as of"
+    date. ``start`` pages through the quotes; the sources listed are those the page's quotes cite."""
+    shown = present_answer(answer)
+    if shown.abstained:
+        return abstention_embed(shown)
+    blocks = shown.blocks[start : start + per_page]
+    embed = discord.Embed(title=clip_escaped(shown.question, EMBED_TITLE_MAX), colour=COLOUR)
     parts: list[str] = []
-    if answer.summary and start == 0:
-        parts.append(clip_escaped(one_line(answer.summary), 800))
+    if shown.summary and start == 0:
+        parts.append(clip_escaped(shown.summary, 800))
     used = sum(length(p) + 2 for p in parts)
-    per_quote = (EMBED_DESCRIPTION_MAX - 100 - used) // max(len(shown), 1)
-    per_quote = min(per_quote, 1200)
-    parts.extend(_quote_block(start + i + 1, q, per_quote) for i, q in enumerate(shown))
+    per_quote = min((EMBED_DESCRIPTION_MAX - 100 - used) // max(len(blocks), 1), 1200)
+    parts.extend(_quote_block(block, per_quote) for block in blocks)
     embed.description = "\n\n".join(parts)
-    line_budget = EMBED_FIELD_VALUE_MAX // max(len(shown), 1) - 1
-    lines = [
-        linked_line(f"[{start + i + 1}] ", q.title, q.link or q.url, _source_detail(q), line_budget, plain_url=q.url)
-        for i, q in enumerate(shown)
-    ]
+    cited = [shown.sources[n - 1] for n in sorted({block.source for block in blocks})]
+    line_budget = EMBED_FIELD_VALUE_MAX // max(len(cited), 1) - 1
+    lines = [_source_line(f"[{c.number}] ", c, line_budget) for c in cited]
     embed.add_field(name="Sources", value="\n".join(lines), inline=False)
-    footer = []
-    if answer.as_of:
-        footer.append(f"As of {format_date(answer.as_of)}")
-    footer.extend(one_line(n) for n in answer.notes)
-    if footer:
-        embed.set_footer(text=clip(" · ".join(footer), 400))
+    _footer(embed, shown.as_of, shown.notes)
     return fit_embed(embed)
 
 
-def abstention_embed(answer: Answer) -> discord.Embed:
-    embed = discord.Embed(title=clip_escaped(one_line(answer.question), EMBED_TITLE_MAX), colour=ABSTAIN_COLOUR)
-    text = "The archive does not cover this question, so I won't stretch an unrelated quote into an answer."
-    if answer.related:
-        budget = (EMBED_DESCRIPTION_MAX - 300) // len(answer.related)
-        lines = [linked_line("• ", r.title, r.url, _source_detail(r), min(budget, 600)) for r in answer.related]
-        text += "\n\n**Nearest articles**\n" + "\n".join(lines)
+def abstention_embed(shown: PresentedAnswer) -> discord.Embed:
+    embed = discord.Embed(title=clip_escaped(shown.question, EMBED_TITLE_MAX), colour=ABSTAIN_COLOUR)
+    text = ABSTENTION
+    if shown.related:
+        budget = min((EMBED_DESCRIPTION_MAX - 300) // len(shown.related), 600)
+        lines = [linked_line("• ", r.title, r.url, [r.details], budget) for r in shown.related]
+        text += f"\n\n**{NEAREST_HEADING}**\n" + "\n".join(lines)
     embed.description = text
-    if answer.notes:
-        embed.set_footer(text=clip(" · ".join(one_line(n) for n in answer.notes), 400))
+    _footer(embed, None, shown.notes)
     return fit_embed(embed)
 
 
@@ -299,14 +282,9 @@ def more_hits_embed(question: str, hits: Sequence[Hit], first_number: int) -> di
 def _hit_lines(hits: Sequence[Hit], first_number: int) -> str:
     budget = (EMBED_DESCRIPTION_MAX - 50) // max(len(hits), 1)
     blocks = []
-    for i, hit in enumerate(hits):
-        head = linked_line(
-            f"**{first_number + i}.** ",
-            hit.title,
-            hit.url,
-            [byline(hit.source, hit.author), format_date(hit.published_at)],
-            min(budget // 2, 500),
-        )
+    for number, hit in enumerate(hits, start=first_number):
+        found = cite(hit, number)
+        head = linked_line(f"**{number}.** ", found.title, found.url, [found.details], min(budget // 2, 500))
         snippet = shorten_quote(one_line(hit.text), min(budget // 2, 300) - 4, _escaped_length)
         blocks.append(f"{head}\n> {escape(snippet)}")
     return "\n".join(blocks)
@@ -331,37 +309,30 @@ def recent_embed(articles: Sequence[Article], category: str | None, source: str 
         embed.description = "No articles match."
         return fit_embed(embed)
     budget = min((EMBED_DESCRIPTION_MAX - 50) // len(articles), 400)
-    lines = [
-        linked_line(
-            f"`{format_date(a.published_at) or 'undated'}` ",
-            a.title,
-            a.url,
-            [byline(a.source, a.author)],
-            budget,
-        )
-        for a in articles
-    ]
+    cited = [cite(a) for a in articles]
+    lines = [linked_line(f"`{c.date or 'undated'}` ", c.title, c.url, [c.byline], budget) for c in cited]
     embed.description = "\n".join(lines)
     return fit_embed(embed)
 
 
 def article_embed(article: Article) -> discord.Embed:
-    url = safe_url(article.url)
+    card = cite(article)
+    url = safe_url(card.url)
     embed = discord.Embed(
-        title=clip_escaped(one_line(article.title) or "(untitled)", EMBED_TITLE_MAX),
+        title=clip_escaped(card.title, EMBED_TITLE_MAX),
         url=url if url and length(url) <= URL_MAX else None,
         colour=COLOUR,
     )
     teaser = shorten_quote(one_line(article.body), 600, _escaped_length)
     embed.description = escape(teaser) if teaser else "(no text)"
     for name, value in (
-        ("Published", format_date(article.published_at)),
-        ("Author", article.author),
-        ("Source", article.source),
-        ("Category", article.category),
+        ("Published", card.date),
+        ("Author", one_line(article.author)),
+        ("Source", one_line(article.source)),
+        ("Category", one_line(article.category)),
     ):
-        if value and value.strip():
-            embed.add_field(name=name, value=clip_escaped(one_line(value), 200), inline=True)
+        if value:
+            embed.add_field(name=name, value=clip_escaped(value, 200), inline=True)
     embed.set_footer(text=clip(f"Article {one_line(article.id)}", 200))
     return fit_embed(embed)
 

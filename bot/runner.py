@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import aiohttp
 import discord
@@ -13,6 +12,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.client import ArchivistBot
+from index.contract import ArchiveEngine
 from index.errors import ConfigError
 from index.settings import Settings
 
@@ -34,7 +34,7 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(settings.log_level)))
 
 
-async def start_bot(engine: Any, settings: Settings, *, guild_ready_timeout: float = 2.0) -> ArchivistBot:
+async def start_bot(engine: ArchiveEngine, settings: Settings, *, guild_ready_timeout: float = 2.0) -> ArchivistBot:
     """Log in, sync commands, connect, and return once the gateway is ready; ``await bot.close()`` stops it.
 
     ``guild_ready_timeout`` is how long discord.py waits for further servers before it is ready.
@@ -57,7 +57,7 @@ async def start_bot(engine: Any, settings: Settings, *, guild_ready_timeout: flo
     return bot
 
 
-def run_bot(engine: Any, settings: Settings) -> None:
+def run_bot(engine: ArchiveEngine, settings: Settings) -> None:
     """Run the bot until interrupted (blocking)."""
     token = settings.token()
     configure_logging(settings)

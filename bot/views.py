@@ -10,9 +10,10 @@ import discord
 from bot import render
 from bot.conversations import Conversation
 from bot.errors import report_error
-from bot.escape import escape, one_line
+from bot.escape import escape
 from bot.reply import notify, respond, send, update
 from index.models import Answer, Filters
+from index.present import one_line
 
 if TYPE_CHECKING:
     from bot.client import ArchivistBot
@@ -74,11 +75,11 @@ class AnswerView(BaseView):
         cited = {q.article_id for q in self.answer.quotes}
         wanted = self.hits_shown + render.HITS_PER_PAGE
         hits = await self.bot.run_query(
-            self.bot.engine.search, self.answer.question, filters=self.filters, k=wanted + len(cited) + 5
+            self.bot.engine.search, self.answer.search_query, filters=self.filters, k=wanted + len(cited) + 5
         )
         fresh = [h for h in hits if h.article_id not in cited]
         page = fresh[self.hits_shown : wanted]
-        first = len(self.answer.quotes) + self.hits_shown + 1
+        first = len(cited) + self.hits_shown + 1  # numbered on from the answer's sources
         self.hits_shown += len(page)
         await respond(interaction, embeds=[render.more_hits_embed(self.answer.question, page, first)], ephemeral=True)
 

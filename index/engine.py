@@ -1,7 +1,10 @@
 """The engine facade: what the CLI and the bot call. Synchronous; CPU-bound calls belong in a worker thread.
 
-The model loads once, on first need; the retriever is rebuilt after every ingest or
-re-index and swapped in atomically, so searches keep using the previous one meanwhile.
+The model loads once, on first need. Reading (search, ask) never writes: it answers from the newest
+recorded index generation that verifies, over the chunks that generation holds, and counts the
+articles added or changed since then as pending (``pending_articles``). Only ``reindex`` builds a
+generation; it then swaps a new retriever in atomically, so searches keep using the previous one meanwhile.
+An engine opened with ``read_only`` opens the database read-only and refuses every write.
 """
 
 from __future__ import annotations
@@ -16,18 +19,25 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.answering.compose import compose_answer, contextualize
-from index.answering.quotes import passage_support
+from index.answering.candidates import passage_support
+from index.answering.compose import compose_answer
 from index.answering.sentence_cache import SentenceVectorCache
 from index.answering.summary import LLMConfig, summarize
 from index.answering.verifier import Verifier
 from index.embedding.base import Embedder
 from index.embedding.factory import load_embedder
+from index.errors import SyncBusy
+from index.filters import check_filters, checked_count, checked_text
 from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
-from index.retrieval.hybrid import HybridRetriever
+from index.question import Question
+from index.retrieval.hybrid import ChunkRecord, HybridRetriever, passage_text
 from index.settings import Settings
 from index.sources.ingest import IngestOptions, ingest
+from index.sources.live.detect import detect
+from index.sources.live.fetch import FetchConfig, Fetcher
+from index.sources.live.registry import Registry, Source
+from index.sources.live.sync import Syncer, SyncOptions, SyncReport
 from index.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -37,12 +47,12 @@ MIN_LOOKUP_COVERAGE = 0.5  # share of a headline lookup's words the found articl
 
 
 class Engine:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, read_only: bool = False) -> None:
         # One thread per FAISS search: on two cores, OpenMP fan-out makes single queries several times slower.
         faiss.omp_set_num_threads(1)
         self.settings = settings
         self.home = settings.home
-        self.store = Store.in_home(self.home)
+        self.store = Store.in_home(self.home, read_only=read_only)
         self.indexer = Indexer(
             self.store,
             self.home / "index",
@@ -54,11 +64,13 @@ class Engine:
         self._verifier: Verifier | None = None
         self._retriever: HybridRetriever | None = None
         self._generation: int | None = None
+        self._pending = 0
         self._load_lock = threading.RLock()
+        self._sync_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings: Settings) -> Engine:
-        return cls(settings)
+    def open(cls, settings: Settings, *, read_only: bool = False) -> Engine:
+        return cls(settings, read_only=read_only)
 
     def close(self) -> None:
         self.store.close()
@@ -107,30 +119,67 @@ class Engine:
             return self._retriever  # type: ignore[return-value]
 
     def _refresh(self) -> None:
-        """Build a retriever over the current index generation and swap it in."""
+        """Build a retriever over the newest index generation that verifies and swap it in; never writes.
+
+        It searches the chunks that generation embedded (by id, with the text it embedded); articles added or
+        changed since then wait for the next re-index. With no usable generation, BM25 alone searches every chunk.
+        """
         embedder = self.embedder
-        vector_index, record = self.indexer.open_current(embedder)
-        retriever = HybridRetriever.build(load_records(self.store), vector_index, embedder)
+        records = load_records(self.store)
+        found = self.indexer.open_latest(embedder)
+        if found is None:
+            if records:
+                log.warning("no usable vector index: searching by words only until `archivist index` runs")
+            retriever = HybridRetriever.build(records, None, embedder)
+            self._retriever, self._generation = retriever, None
+            self._pending = len({r.article_id for r in records})
+            return
+        record, vector_index = found
+        indexed = _indexed_records(
+            records, set(vector_index.ids.tolist()), self.store.known_vector_hashes(embedder.name)
+        )
+        self._pending = len({r.article_id for r in records} - {r.article_id for r in indexed})
+        if self._pending:
+            log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
+        retriever = HybridRetriever.build(indexed, vector_index, embedder)
         self._retriever, self._generation = retriever, record.generation
+
+    def pending_articles(self) -> int:
+        """Articles added or changed since the index generation that searches use (0: everything is searchable)."""
+        if self.store.count("chunks") == 0:
+            return 0
+        self.retriever()
+        return self._pending
 
     # -- reading -------------------------------------------------------------------------
     def search(self, query: str, *, filters: Filters | None = None, k: int = 10, diverse: bool = True) -> list[Hit]:
+        """The best passages for ``query``; ``InvalidInput`` for an unusable query, count or filter."""
+        query, k, filters = checked_text(query, "query"), checked_count(k), check_filters(filters)
+        return self._search(query, filters=filters, k=k, diverse=diverse)
+
+    def _search(self, query: str, *, filters: Filters | None, k: int, diverse: bool = True) -> list[Hit]:
         if self.store.count("chunks") == 0:
             return []
         return self.retriever().search(query, k=k, filters=filters, diverse=diverse, now=_now())
 
     def ask(self, question: str, *, filters: Filters | None = None, history: Sequence[str] = ()) -> Answer:
-        query = contextualize(question, history)
-        hits = self.search(query, filters=filters, k=ANSWER_HITS)
+        """Quotes answering ``question``; ``InvalidInput`` for an unusable question or filter."""
+        question, filters = checked_text(question), check_filters(filters)
+        now = _now()
+        if self.store.count("chunks") == 0:
+            asked, hits = Question.parse(question, history=history, filters=filters, now=now), []
+        else:
+            retriever = self.retriever()
+            asked = Question.parse(question, history=history, filters=filters, catalog=retriever.catalog, now=now)
+            hits = retriever.find(asked, k=ANSWER_HITS)
         bodies = self.store.bodies(h.article_id for h in hits)
         answer = compose_answer(
-            question,
+            asked,
             hits,
             bodies,
             embedder=self.sentence_encoder,
             verifier=self.verifier if hits else None,
-            now=_now(),
-            history=history,
+            now=now,
         )
         if self.settings.llm_base_url and answer.quotes:
             config = LLMConfig(
@@ -150,7 +199,7 @@ class Engine:
         return self.store.get(article_id)
 
     def find_article(self, query_or_url: str) -> Article | None:
-        text = query_or_url.strip()
+        text = checked_text(query_or_url, "article search")
         if not text:
             return None
         found = self.store.find_by_id(text) or self.store.find_by_url(text)
@@ -158,8 +207,8 @@ class Engine:
             return found
         if text.startswith(("http://", "https://")):
             return None
-        hits = self.search(text, k=1)
-        if not hits or passage_support(text, hits)[0] < MIN_LOOKUP_COVERAGE:  # words the archive does not know
+        hits = self._search(text, filters=None, k=1)
+        if not hits or passage_support(text, hits).coverage < MIN_LOOKUP_COVERAGE:  # words the archive does not know
             return None
         return self.store.find_by_id(hits[0].article_id)
 
@@ -185,29 +234,82 @@ class Engine:
         )
 
     # -- writing ---------------------------------------------------------------------------
+    def _forget_retriever(self) -> None:
+        """The next search reads the changed chunks (and counts them as pending)."""
+        with self._load_lock:
+            self._retriever = None
+
+    def _ingest_options(self, **changes: object) -> IngestOptions:
+        return IngestOptions(
+            max_bytes=self.settings.max_file_bytes,
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+            **changes,
+        )
+
     def ingest(
         self,
         paths: Sequence[Path | str],
         *,
         format: str | None = None,
         prune: bool = False,
+        follow_symlinks: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
-        options = IngestOptions(
-            format=format,
-            prune=prune,
-            max_bytes=self.settings.max_file_bytes,
-            chunk_tokens=self.settings.chunk_tokens,
-            chunk_overlap=self.settings.chunk_overlap,
-        )
-        return ingest(self.store, paths, options, progress=progress)
+        options = self._ingest_options(format=format, prune=prune, follow_symlinks=follow_symlinks)
+        try:
+            return ingest(self.store, paths, options, progress=progress)
+        finally:
+            self._forget_retriever()
+
+    # -- live sources ------------------------------------------------------------------------
+    def fetcher(self) -> Fetcher:
+        return Fetcher(FetchConfig.from_settings(self.settings))
+
+    def live_sources(self) -> list[Source]:
+        return Registry(self.store).all()
+
+    def add_source(self, url: str, *, kind: str = "auto", name: str | None = None) -> Source:
+        """Register a feed, WordPress site or sitemap (``kind`` auto-detects); FetchRefused for unsafe URLs."""
+        with self.fetcher() as fetcher:
+            found = detect(fetcher, url.strip(), kind)
+        return Registry(self.store).add(url.strip(), found.kind, (name or "").strip() or found.name, found.endpoint)
+
+    def remove_source(self, source_id: int, *, keep_articles: bool = False) -> int:
+        """Forget a source; returns how many of its articles were deleted."""
+        removed = Registry(self.store).remove(source_id, keep_articles=keep_articles)
+        if removed:
+            self.reindex()
+        return removed
+
+    def sync(
+        self, source_id: int | None = None, *, index: bool = True, options: SyncOptions | None = None
+    ) -> SyncReport:
+        """Sync every live source (or one), then index what changed; one sync at a time."""
+        if not self._sync_lock.acquire(blocking=False):
+            raise SyncBusy("A sync of the live sources is already running.")
+        try:
+            options = options or SyncOptions(ingest=self._ingest_options())
+            with self.fetcher() as fetcher:
+                reports = Syncer(self.store, fetcher, options).sync([source_id] if source_id is not None else None)
+            changed = any(r.changed for r in reports)
+            indexed = self.reindex() if index and changed else None
+            if changed and indexed is None:
+                self._forget_retriever()
+            return SyncReport(sources=reports, indexed=indexed)
+        finally:
+            self._sync_lock.release()
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)
-        if report.generation != self._generation or self._retriever is None:
-            with self._load_lock:
-                self._refresh()
+        with self._load_lock:
+            self._refresh()
         return report
+
+
+def _indexed_records(records: Sequence[ChunkRecord], ids: set[int], embedded: set[str]) -> list[ChunkRecord]:
+    """The chunks an index generation holds: its ids, with text it embedded (a re-used id holds new text)."""
+    return [r for r in records if r.chunk_id in ids and text_hash(passage_text(r)) in embedded]
 
 
 def _now() -> datetime:

@@ -1,7 +1,8 @@
 """Frozen values that cross the engine's layer boundaries.
 
 Nothing here knows about SQLite, FAISS or Discord: sources produce ``ArticleDraft``,
-the store turns it into ``Article``, chunking yields ``ChunkSpan``, retrieval returns
+the store turns it into ``Article``, chunking yields ``ChunkSpan``, the store hands retrieval
+``ChunkRecord`` rows, retrieval returns
 ``Hit`` and the answer layer builds ``Quote`` and ``Answer``.
 """
 
@@ -57,6 +58,24 @@ class ChunkSpan:
 
 
 @dataclass(frozen=True)
+class ChunkRecord:
+    """One stored chunk with its article's metadata, as the store hands it to retrieval."""
+
+    chunk_id: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str | None
+    author: str | None
+    category: str | None
+    published_at: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
 class Hit:
     """One retrieved chunk with its article's metadata and a score (higher is better)."""
 
@@ -105,13 +124,20 @@ class RelatedArticle:
 
 @dataclass(frozen=True)
 class Answer:
-    question: str
+    question: str  # as asked
     abstained: bool
     quotes: tuple[Quote, ...] = ()
     related: tuple[RelatedArticle, ...] = ()
     as_of: str | None = None
     notes: tuple[str, ...] = field(default=())
     summary: str | None = None
+    query: str | None = None  # what was searched: a follow-up completed from the conversation (None: the question)
+    filters: Filters | None = None  # the filters it was asked with
+
+    @property
+    def search_query(self) -> str:
+        """The self-contained query behind the answer, to search for more of the same."""
+        return self.query or self.question
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ default and never appear in ``repr`` or logs.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -16,8 +17,13 @@ from pathlib import Path
 
 import platformdirs
 
+from index.embedding.base import MAX_WORD_PIECES
 from index.errors import ConfigError
 
+# The embedder reads at most MAX_WORD_PIECES (254) word pieces of a chunk and ignores the rest; English news prose
+# takes about as many cl100k tokens as word pieces, so a chunk of more tokens would be searchable only by its first
+# part. The default (256) sits at the cap.
+MAX_CHUNK_TOKENS = MAX_WORD_PIECES + 2
 REAL_DISCORD_API = "https://discord.com/api/v10"
 REAL_DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 
@@ -44,14 +50,18 @@ def _path(name: str, raw: object) -> Path:
     return Path(str(raw)).expanduser()
 
 
-def _number(kind: type, minimum: float) -> Callable[[str, object], object]:
+def _number(kind: type, minimum: float, maximum: float | None = None) -> Callable[[str, object], object]:
     def parse(name: str, raw: object) -> object:
         try:
             value = kind(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, not {raw!r}.")
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}, not {value}.")
         return value
 
     return parse
@@ -118,7 +128,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Folder for the fast ONNX models (embedder and answer verifier), built once from the bundled model (default: the per-user cache directory).",
     ),
-    Setting("chunk_tokens", "ARCHIVIST_CHUNK_TOKENS", _number(int, 32), 256, "Largest chunk, in cl100k tokens."),
+    Setting(
+        "chunk_tokens",
+        "ARCHIVIST_CHUNK_TOKENS",
+        _number(int, 32, MAX_CHUNK_TOKENS),
+        256,
+        "Largest chunk, in cl100k tokens.",
+    ),
     Setting(
         "chunk_overlap",
         "ARCHIVIST_CHUNK_OVERLAP",
@@ -243,6 +259,63 @@ SETTINGS: tuple[Setting, ...] = (
         "Minimum seconds between two edits of a re-index progress message.",
     ),
     Setting(
+        "sources_min_delay",
+        "ARCHIVIST_SOURCES_MIN_DELAY",
+        _number(float, 0),
+        1.0,
+        "Live sources: seconds between two requests to one host (robots.txt Crawl-delay can ask for more).",
+    ),
+    Setting(
+        "sources_allow_private",
+        "ARCHIVIST_SOURCES_ALLOW_PRIVATE",
+        _text,
+        "",
+        "Live sources: comma-separated hosts or CIDRs that may be fetched although not public (e.g. `127.0.0.1`); "
+        "every other loopback, private, link-local, CGNAT or ULA address is refused.",
+    ),
+    Setting(
+        "sources_user_agent",
+        "ARCHIVIST_SOURCES_USER_AGENT",
+        _text,
+        "ArchivistBot/0.1",
+        "Live sources: the User-Agent sent to sites and matched against their robots.txt.",
+    ),
+    Setting(
+        "sources_contact_url",
+        "ARCHIVIST_SOURCES_CONTACT_URL",
+        _text,
+        "",
+        "Live sources: a URL about this bot, appended to the User-Agent so site owners can reach you.",
+    ),
+    Setting(
+        "sources_timeout_seconds",
+        "ARCHIVIST_SOURCES_TIMEOUT_SECONDS",
+        _number(float, 0.1),
+        30.0,
+        "Live sources: the longest one request may take, redirects and body included.",
+    ),
+    Setting(
+        "sync_interval_minutes",
+        "ARCHIVIST_SYNC_INTERVAL_MINUTES",
+        _number(float, 0),
+        30.0,
+        "Minutes between two background syncs of the live sources by the bot (0: off).",
+    ),
+    Setting(
+        "announce_channel",
+        "ARCHIVIST_ANNOUNCE_CHANNEL",
+        _discord_id,
+        None,
+        "Channel id where the bot posts each newly published article of a live source once (unset: off).",
+    ),
+    Setting(
+        "announce_max",
+        "ARCHIVIST_ANNOUNCE_MAX",
+        _number(int, 0),
+        5,
+        "Most articles announced after one sync; the rest are summed up in one line.",
+    ),
+    Setting(
         "discord_api_base",
         "ARCHIVIST_DISCORD_API_BASE",
         _url(("http://", "https://"), strip_slash=True),
@@ -307,6 +380,14 @@ class Settings:
     thread_followups: bool = _default("thread_followups")
     guild_allowlist: tuple[int, ...] = _default("guild_allowlist")
     progress_interval_seconds: float = _default("progress_interval_seconds")
+    sources_min_delay: float = _default("sources_min_delay")
+    sources_allow_private: str = _default("sources_allow_private")
+    sources_user_agent: str = _default("sources_user_agent")
+    sources_contact_url: str = _default("sources_contact_url")
+    sources_timeout_seconds: float = _default("sources_timeout_seconds")
+    sync_interval_minutes: float = _default("sync_interval_minutes")
+    announce_channel: int | None = _default("announce_channel")
+    announce_max: int = _default("announce_max")
     discord_api_base: str = _default("discord_api_base")
     discord_gateway_url: str = _default("discord_gateway_url")
     log_level: str = _default("log_level")
@@ -344,6 +425,8 @@ class Settings:
                     table = tomllib.load(handle)
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"Cannot read the config file {config_file}: {exc}.") from exc
+            except UnicodeDecodeError:
+                raise ConfigError(f"The config file {config_file} is not TOML: it is not UTF-8 text.") from None
             known = {s.name: s for s in SETTINGS}
             for key, raw in table.items():
                 if key not in known:

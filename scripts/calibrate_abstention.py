@@ -1,4 +1,4 @@
-"""Fit the abstention model (index/abstention.py) on questions the archive can and cannot answer.
+"""Fit the abstention model (index/answering/abstention.py) on questions the archive can and cannot answer.
 
 Data (all from the answer evaluations in index/evaluation/answers.py):
   answerable   = SQuAD dev questions on the SQuAD archive + MultiHop-RAG answerable questions on its archive
@@ -10,9 +10,10 @@ model was not fitted on, so its verdicts are as confident as on new questions) a
 over the abstention signals is fitted (Newton's method, classes weighted to equal total weight,
 L2 penalty 1e-3); the threshold on its probability is the highest that abstains on at most
 MAX_FALSE_ABSTAIN of each answerable set (SQuAD, MultiHop-RAG) of the split. The held-out split reports the resulting decision.
-The constants to paste into index/abstention.py are printed at the end.
+``--write`` stores the fitted model in index/answering/abstention.json with its ``about`` block (datasets'
+checksums, sample sizes, embedder, commit); without it the constants are only printed.
 
-    .venv/bin/python scripts/calibrate_abstention.py --limit 1000 [--records /tmp/records.json]
+    .venv/bin/python scripts/calibrate_abstention.py --limit 1500 [--records /tmp/records.json] [--write]
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from index.answering.abstention import AbstentionSignals  # noqa: E402
 from index.answering.verifier import Verifier  # noqa: E402
 from index.embedding.base import DEFAULT_KIND, KINDS  # noqa: E402
 from index.embedding.factory import load_embedder  # noqa: E402
+from scripts import provenance  # noqa: E402
 from scripts.evaluation.answers import MemoEncoder, Record, metrics_from_records, run_answer_evals  # noqa: E402
 from scripts.evaluation.splits import split_of  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
-FEATURES = tuple(abstention.COEFFICIENTS)
+FEATURES = abstention.FEATURES
 LABELS = {"squad": 1, "multihop": 1, "squad_on_multihop": 0, "multihop_on_squad": 0}
 L2 = 1e-3
 
@@ -90,6 +92,7 @@ def main() -> None:
         default=ROOT / ".archivist" / "eval-cache",
         help="folder for the exported model and passage vectors",
     )
+    parser.add_argument("--write", action="store_true", help=f"write the model to {abstention.MODEL_PATH}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -150,13 +153,25 @@ def main() -> None:
         print(name, json.dumps(shown))
     curve = ", ".join(f"{s:.0%} -> {u:.3f}" for s, u in separation(test, probability).items())
     print(f"held-out separation (SQuAD abstaining -> SQuAD on MultiHop-RAG abstaining): {curve}")
-    print("\n# Fitted by scripts/calibrate_abstention.py (see the module docstring for data and method).")
-    print("COEFFICIENTS = {")
-    for f, c in zip(FEATURES, coefficients, strict=True):
-        print(f'    "{f}": {c:.4f},')
-    print("}")
-    print(f"INTERCEPT = {intercept:.4f}")
-    print(f"THRESHOLD = {threshold:.4f}")
+    model = {
+        "coefficients": {f: round(float(c), 4) for f, c in zip(FEATURES, coefficients, strict=True)},
+        "intercept": round(intercept, 4),
+        "threshold": round(threshold, 4),
+    }
+    print(json.dumps(model, indent=1))
+    if args.write:
+        samples = {"questions_per_set": args.limit, "fitting_questions": len(train), "held_out_questions": len(test)}
+        about = provenance.about(
+            data=(args.squad, args.multihop),
+            samples=samples,
+            embedder=args.embedder,
+            split="abstention",
+            retriever=args.retriever,
+            max_false_abstain=abstention.MAX_FALSE_ABSTAIN,
+            l2=L2,
+        )
+        abstention.MODEL_PATH.write_text(json.dumps({"about": about, **model}, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {abstention.MODEL_PATH}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""Fit the quote models (index/quote_model.json): which candidate sentence answers the question, and whether any does.
+"""Fit the quote models (index/answering/quote_model.json): which candidate sentence answers the question, and whether any does.
 
 Data: SQuAD dev questions asked of the SQuAD archive and MultiHop-RAG answerable questions asked
 of theirs, each retrieved by the engine's hybrid retriever (top 10 passages). Every candidate
-sentence ``index.answering.quotes.candidate_features`` produces is a row; it is positive when it holds a
+sentence ``index.answering.candidates.candidate_features`` produces is a row; it is positive when it holds a
 gold answer of the question in the gold article (SQuAD) or overlaps a gold evidence fact
 (MultiHop-RAG, white-space-insensitive containment either way, as `archivist eval answers` counts).
 Each set's questions are also asked of the other archive, where every candidate is negative.
@@ -10,7 +10,8 @@ Each set's questions are also asked of the other archive, where every candidate 
 Method: scikit-learn's HistGradientBoostingClassifier on the ``quotes`` split (index/evaluation/splits.py),
 every question weighing the same: the *ranker* on the answerable questions only, the *answerability*
 model on all of them (an unanswerable question weighing ``--negative-weight``). Their trees are
-exported to JSON and checked to give the same margins as scikit-learn. The held-out split reports
+exported to JSON and checked to give the same margins as scikit-learn; the file's ``about`` block records the
+datasets' checksums, sample sizes, embedder and commit (``scripts/provenance.py``). The held-out split reports
 how often the ranker's top 1 and top 3 sentences hold the answer, next to the hand-weighted score
 it replaced (similarity + 2 x overlap + 0.3 x rank), and how well the answerability model's best
 margin alone tells unanswerable questions apart.
@@ -35,11 +36,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.answering import quotes  # noqa: E402
+from index.answering import candidates  # noqa: E402
 from index.answering.compose import parse_date  # noqa: E402
+from index.answering.ranker import MODEL_PATH  # noqa: E402
 from index.answering.trees import TreeEnsemble, tree_dict  # noqa: E402
 from index.embedding.base import DEFAULT_KIND, KINDS  # noqa: E402
 from index.embedding.factory import load_embedder  # noqa: E402
+from scripts import provenance  # noqa: E402
 from scripts.evaluation import answers as ev  # noqa: E402
 from scripts.evaluation.retrievers import build_hybrid  # noqa: E402
 from scripts.evaluation.splits import split_of  # noqa: E402
@@ -50,7 +53,7 @@ PARAMS = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "random_
 
 def labelled(question, hits, bodies, memo):
     """(features, labels) of one question's candidate sentences."""
-    cands = quotes.candidate_features(question.question, hits, bodies, embedder=memo)
+    cands = candidates.candidate_features(question.question, hits, bodies, embedder=memo)
     squad = isinstance(question, ev.SquadQuestion)  # a SQuAD answer counts only in its own article
     labels = [
         (not squad or a == question.article_id) and ev.holds_gold(question, bodies[a][s:e])
@@ -93,7 +96,7 @@ def fit_ensemble(rows, negative_weight: float):
         [np.full(len(r[3]), (negative_weight if "_on_" in r[0] else 1.0) / len(r[3])) for r in rows]
     )
     model = HistGradientBoostingClassifier(**PARAMS).fit(x, y, sample_weight=weights * len(rows) / weights.sum())
-    data = export(model, quotes.FEATURES)
+    data = export(model, candidates.FEATURES)
     ensemble = TreeEnsemble.from_dict(data)
     sample = x[:: max(1, len(x) // 5000)]
     gap = float(np.abs(ensemble.margin(sample) - model.decision_function(sample)).max())
@@ -118,15 +121,17 @@ def main() -> None:
     parser.add_argument("--squad-questions", type=int, default=6000, help="SQuAD questions sampled (seeded)")
     parser.add_argument("--embedder", choices=KINDS, default=DEFAULT_KIND)
     parser.add_argument("--cache", type=Path, default=ROOT / ".archivist" / "eval-cache")
-    parser.add_argument("--candidates", type=int, default=quotes.MAX_CANDIDATES, help="sentences scored per question")
+    parser.add_argument(
+        "--candidates", type=int, default=candidates.MAX_CANDIDATES, help="sentences scored per question"
+    )
     parser.add_argument(
         "--unanswerable", type=int, default=6000, help="questions per set also asked of the other archive (negatives)"
     )
     parser.add_argument("--negative-weight", type=float, default=2.0, help="weight of an unanswerable question")
     parser.add_argument("--rows", type=Path, help="reuse (or save) the labelled candidate rows in this file")
-    parser.add_argument("--write", action="store_true", help=f"write the model to {quotes.MODEL_PATH}")
+    parser.add_argument("--write", action="store_true", help=f"write the model to {MODEL_PATH}")
     args = parser.parse_args()
-    quotes.MAX_CANDIDATES = args.candidates  # to try another pool size before changing the constant
+    candidates.MAX_CANDIDATES = args.candidates  # to try another pool size before changing the constant
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     embedder = load_embedder(args.embedder, args.cache)
     memo = ev.MemoEncoder(embedder)
@@ -172,9 +177,24 @@ def main() -> None:
     fitting = [r for r in rows if split_of(r[1]) == "quotes"]
     ranker, ranker_data = fit_ensemble([r for r in fitting if "_on_" not in r[0]], args.negative_weight)
     answerability, answerability_data = fit_ensemble(fitting, args.negative_weight)
-    data = {"ranker": ranker_data, "answerability": answerability_data}
+    samples = {
+        "squad_questions": len(squad_sample),
+        "multihop_answerable_questions": len(answerable),
+        "unanswerable_per_set": args.unanswerable,
+        "fitting_questions": len(fitting),
+        "fitting_sentences": sum(len(r[3]) for r in fitting),
+    }
+    about = provenance.about(
+        data=(args.squad, args.multihop),
+        samples=samples,
+        embedder=embedder.name,
+        split="quotes",
+        candidates=args.candidates,
+        negative_weight=args.negative_weight,
+    )
+    data = {"about": about, "ranker": ranker_data, "answerability": answerability_data}
 
-    names = quotes.FEATURES
+    names = candidates.FEATURES
     hand = np.zeros(len(names))
     hand[names.index("similarity")], hand[names.index("overlap")], hand[names.index("retrieval")] = 1.0, 2.0, 0.3
     held = [r for r in rows if split_of(r[1]) == "held-out"]
@@ -198,9 +218,9 @@ def main() -> None:
     if args.write:
         import json
 
-        quotes.MODEL_PATH.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+        MODEL_PATH.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
         trees = len(ranker_data["trees"]) + len(answerability_data["trees"])
-        print(f"wrote {quotes.MODEL_PATH} ({quotes.MODEL_PATH.stat().st_size // 1024} KiB, {trees} trees)")
+        print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size // 1024} KiB, {trees} trees)")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Fit the answer verifier (index/verifier.npz): a cross-encoder made of MiniLM and low-rank adapters.
+"""Fit the answer verifier (index/answering/verifier.npz): a cross-encoder made of MiniLM and low-rank adapters.
 
 Data: the ``quotes`` split (index/evaluation/splits.py) of SQuAD dev questions asked of the SQuAD
 archive and MultiHop-RAG answerable questions asked of theirs, each retrieved by the engine's
 hybrid retriever, with their candidate sentences ordered by the shipped quote ranker
-(``index.answering.quotes``). Pairs (question, sentence):
+(``index.answering.ranker``). Pairs (question, sentence):
 
 - positive: up to 2 of the top 8 sentences that hold the gold (as ``archivist eval answers`` counts),
   or, when none does, the gold article's sentence holding the SQuAD answer / the first evidence fact;
@@ -19,7 +19,8 @@ mean pooling and a linear head; binary cross-entropy, AdamW, batches of similar 
 Each of ``--passes`` passes over the pairs starts from the adapter the pass before it stored (fp16),
 with a fresh optimizer, linear warm-up and decay, half the learning rate of the pass before and its
 own batch order. One pass is 710 steps of 32 pairs, about 22 min on two cores; the shipped adapter
-had two (a single pass left the loss falling and the verdicts less separated).
+had two (a single pass left the loss falling and the verdicts less separated). ``--write`` also writes the
+adapter's ``about`` block (datasets' checksums, sample sizes, commit) to ``verifier.about.json`` beside it.
 
     .venv/bin/python scripts/fit_verifier.py [--rows /tmp/verifier-rows.pkl] [--passes 2] [--write]
 """
@@ -27,6 +28,7 @@ had two (a single pass left the loss falling and the verdicts less separated).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import pickle
@@ -41,10 +43,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.answering import quotes, verifier  # noqa: E402
+from index.answering import candidates, ranker, verifier  # noqa: E402
 from index.answering.compose import parse_date  # noqa: E402
-from index.embedding.base import DEFAULT_KIND, go_offline, model_dir  # noqa: E402
+from index.embedding.base import DEFAULT_KIND, MODEL_NAME, go_offline, model_dir  # noqa: E402
 from index.text.chunking import split_sentences  # noqa: E402
+from scripts import provenance  # noqa: E402
 from scripts.evaluation import answers as ev  # noqa: E402
 from scripts.evaluation.retrievers import build_hybrid  # noqa: E402
 from scripts.evaluation.splits import split_of  # noqa: E402
@@ -69,7 +72,7 @@ def candidate_rows(args) -> list[tuple]:
     now = max(d for a in mh_articles if (d := parse_date(a.published_at)) is not None) + timedelta(days=1)
     answerable = [q for q in mh_questions if q.question_type != "null_query"]
     retrievers = {id(a): build_hybrid(a, embedder, cache_dir=args.cache) for a in (squad_articles, mh_articles)}
-    models = quotes.quote_models()
+    models = ranker.quote_models()
     plan = [  # two seeded samples of SQuAD, so its questions asked of either archive differ
         ("squad", random.Random(0).sample(squad_questions, args.squad_questions), squad_articles),
         ("squad_on_multihop", random.Random(1).sample(squad_questions, args.squad_questions), mh_articles),
@@ -83,7 +86,7 @@ def candidate_rows(args) -> list[tuple]:
         questions = [q for q in questions if split_of(q.group) == "quotes"]
         for q in questions:
             hits = retrievers[id(articles)].search(q.question, k=ev.ANSWER_HITS, now=now)
-            cands = quotes.candidate_features(q.question, hits, bodies, embedder=memo)
+            cands = candidates.candidate_features(q.question, hits, bodies, embedder=memo)
             if not cands.spans:
                 continue
             top = np.argsort(-models.ranker.margin(cands.features), kind="stable")[:TOP]
@@ -248,7 +251,24 @@ def main() -> None:
         arrays = train(pairs[: args.pairs], args, lr=args.lr / 2**n, order_seed=args.seed + n, start=arrays)
     if args.write:
         np.savez(args.out, **arrays)
-        print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB)")
+        samples = {
+            "questions": len(rows),
+            "pairs": min(args.pairs, len(pairs)),
+            "squad_questions": args.squad_questions,
+        }
+        about = provenance.about(
+            data=(args.squad, args.multihop),
+            samples=samples,
+            embedder=f"{MODEL_NAME} (bundled) with rank-{args.rank} LoRA adapters; candidates by {DEFAULT_KIND}",
+            split="quotes",
+            passes=args.passes,
+            lr=args.lr,
+            batch=args.batch,
+            seed=args.seed,
+        )
+        sidecar = verifier.about_path(args.out)
+        sidecar.write_text(json.dumps({"about": about}, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB) and {sidecar}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Fixtures shared by the whole suite: dataset paths and throwaway archive homes."""
+"""Fixtures shared by the whole suite: dataset paths and throwaway archive homes.
+
+Most tests build their archives from files in the repository (``data/`` and ``tests/data/``). The few that read the
+full datasets (``../shared/datasets``, or ``ARCHIVIST_DATASETS``) are marked ``needs_datasets`` (a test that takes the
+``datasets`` fixture is marked by itself): without the datasets they are skipped with the reason, and with ``CI=true``
+in the environment they fail instead, so CI still runs everything.
+"""
 
 import os
 from pathlib import Path
@@ -8,13 +14,31 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = Path(os.environ.get("ARCHIVIST_DATASETS") or ROOT.parent / "shared" / "datasets")
+SEED_PAGE = ROOT / "data" / "seed-article.txt"
+# The first 30 MultiHop-RAG training articles shorter than 6,000 characters, exported as they are (ODC-BY 1.0, see
+# data/README.md): the small archive many tests ask about (Taylor Swift, FTX's trial, the ASX, a Cherokee Barbie).
+SMALL_MULTIHOP = ROOT / "tests" / "data" / "multihop_rag_small.json"
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "datasets" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs_datasets)
+
+
+def pytest_runtest_setup(item) -> None:
+    if item.get_closest_marker("needs_datasets") is None or DATASETS.is_dir():
+        return
+    reason = f"the shared datasets are missing at {DATASETS} (set ARCHIVIST_DATASETS or lay them beside the checkout)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; CI must run every test", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
 def datasets() -> Path:
-    if not DATASETS.is_dir():
-        pytest.fail(f"the shared datasets are missing at {DATASETS} (CI lays them beside the checkout)")
+    """The shared datasets folder (the test is skipped, or fails under CI, when it is missing)."""
     return DATASETS
 
 
@@ -24,15 +48,22 @@ def model_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("model-cache")
 
 
-def small_corpus(datasets: Path, folder: Path, articles: int = 14) -> Path:
+def small_multihop_articles() -> list[dict]:
+    """The records of ``SMALL_MULTIHOP``, in MultiHop-RAG's corpus format."""
+    import json
+
+    return json.loads(SMALL_MULTIHOP.read_text(encoding="utf-8"))
+
+
+def small_corpus(folder: Path, articles: int = 14) -> Path:
     """A few real MultiHop-RAG articles plus the scraped seed page, as files to ingest."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
-    corpus = json.loads((datasets / "multihop_rag" / "corpus_train.json").read_text(encoding="utf-8"))
-    picked = [doc for doc in corpus if len(doc["body"]) < 6000][:articles]
+    picked = small_multihop_articles()[:articles]
+    assert len(picked) == articles, f"{SMALL_MULTIHOP} holds only {len(picked)} articles"
     (folder / "articles.json").write_text(json.dumps(picked, ensure_ascii=False), encoding="utf-8")
-    (folder / "seed-article.txt").write_bytes((datasets / "seed-article.txt").read_bytes())
+    (folder / "seed-article.txt").write_bytes(SEED_PAGE.read_bytes())
     return folder
 
 
@@ -42,10 +73,8 @@ def built_home(tmp_path_factory, model_cache) -> Path:
     from index.engine import Engine
     from index.settings import Settings
 
-    if not DATASETS.is_dir():
-        pytest.fail(f"the shared datasets are missing at {DATASETS}")
     home = tmp_path_factory.mktemp("built-home")
-    corpus = small_corpus(DATASETS, tmp_path_factory.mktemp("corpus"))
+    corpus = small_corpus(tmp_path_factory.mktemp("corpus"))
     engine = Engine(Settings(home=home, model_cache=model_cache))
     engine.ingest([corpus])
     engine.reindex()

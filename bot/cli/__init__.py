@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import evaluation  # noqa: F401  (registers `archivist eval`)
+from bot.cli import (
+    evaluation,  # noqa: F401  (registers `archivist eval`)
+    sources,  # noqa: F401  (registers `archivist sources` and `archivist sync`)
+)
 from bot.cli.commands import Context, cli, user_errors
 
 
@@ -17,7 +20,7 @@ def run(obj: Context) -> None:
     with user_errors():
         settings = obj.settings
         settings.token()
-        run_bot(obj.engine, settings)
+        run_bot(obj.writer, settings)
 
 
 def main() -> None:

@@ -1,13 +1,15 @@
 """`archivist`: the engine in a terminal. Parses input, calls the engine, formats output.
 
-Every engine error (``ArchivistError``) becomes one sentence on stderr and exit code 1;
-``--json`` output shapes are stable and documented in README.md.
+Every engine error (``ArchivistError``), and every failure of the disk or of SQLite under the archive,
+becomes one sentence on stderr and exit code 1; ``--json`` output shapes are stable and documented in
+README.md. Only ``ingest``, ``index`` and ``run`` open the archive for writing; every other command opens
+it read-only and answers from the last index generation, noting how many articles await indexing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +19,8 @@ import click
 
 from bot.cli import jsonout, terminal
 from index.engine import Engine
-from index.errors import ArchivistError
-from index.models import Filters
+from index.errors import ArchivistError, InvalidInput, system_error
+from index.filters import checked_text, parse_filters
 from index.settings import SETTINGS, Settings, settings_markdown
 from index.sources import FORMATS
 from index.sources.ingest import read_nothing
@@ -37,18 +39,69 @@ class Context:
 
     @property
     def engine(self) -> Engine:
+        """The engine over the archive opened read-only: what every reading command uses."""
         if self._engine is None:
+            self._engine = Engine.open(self.settings, read_only=True)
+        return self._engine
+
+    @property
+    def writer(self) -> Engine:
+        """The engine over the archive opened for writing (created and migrated if need be)."""
+        if self._engine is None or self._engine.store.read_only:
+            self.close()
             self._engine = Engine.open(self.settings)
         return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the engine's named errors into one clear sentence and exit code 1."""
+    """Turn the engine's named errors, and disk or database failures, into one clear sentence and exit code 1."""
     try:
         yield
     except ArchivistError as exc:
         raise click.ClickException(str(exc)) from exc
+    except (OSError, sqlite3.Error) as exc:
+        log.debug("system error", exc_info=True)
+        raise click.ClickException(str(system_error(exc))) from exc
+
+
+class ArchivistGroup(click.Group):
+    """Every command runs inside ``user_errors``, so no engine or disk failure reaches the user as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        with user_errors():
+            return super().invoke(ctx)
+
+
+def note_pending(engine: Engine) -> int:
+    """The number of articles awaiting indexing, said in one line on stderr when there are any."""
+    pending = engine.pending_articles()
+    if pending:
+        articles = "1 newer article awaits" if pending == 1 else f"{pending:,} newer articles await"
+        click.echo(f"Note: {articles} indexing; run `archivist index` to search them too.", err=True)
+    return pending
+
+
+def read_lines(handle, option: str, what: str) -> list[str]:
+    """The non-empty lines of a batch file, every one checked before any is answered; one sentence if one is bad."""
+    try:
+        text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{option} {handle.name} is not UTF-8 text (byte {exc.start}).") from None
+    lines = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            line = checked_text(line, what)
+        except InvalidInput as exc:
+            raise click.ClickException(f"{option} {handle.name}, line {number}: {exc}") from None
+        if line:
+            lines.append(line)
+    return lines
 
 
 class ProgressBar:
@@ -77,7 +130,7 @@ class ProgressBar:
 
 
 def _emit_json(data: object) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
+    click.echo(jsonout.dumps(data))
 
 
 def filter_options(func):
@@ -95,13 +148,7 @@ def filter_options(func):
     return func
 
 
-def _filters(after, before, source, category, author) -> Filters | None:
-    if not any((after, before, source, category, author)):
-        return None
-    return Filters(after=after, before=before, source=source, category=category, author=author)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ArchivistGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
@@ -116,7 +163,7 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     ctx.obj = Context(home)
-    ctx.call_on_close(lambda: ctx.obj._engine and ctx.obj._engine.close())
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
@@ -127,13 +174,20 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
 @click.option(
     "--prune", is_flag=True, help="Remove stored articles whose file has disappeared (or was read without them)."
 )
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Read symbolic links found in folders and globs when they point to files inside the given paths.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
-def ingest(obj: Context, paths: tuple[str, ...], fmt: str | None, prune: bool, as_json: bool) -> None:
+def ingest(
+    obj: Context, paths: tuple[str, ...], fmt: str | None, prune: bool, follow_symlinks: bool, as_json: bool
+) -> None:
     """Add or update articles from files, folders (recursively) or globs."""
     bar = ProgressBar()
     with user_errors():
-        report = obj.engine.ingest(list(paths), format=fmt, prune=prune, progress=bar)
+        report = obj.writer.ingest(list(paths), format=fmt, prune=prune, follow_symlinks=follow_symlinks, progress=bar)
     bar.close()
     if as_json:
         _emit_json(jsonout.ingest_json(report))
@@ -156,7 +210,7 @@ def articles_list(obj: Context, limit: int | None, as_json: bool) -> None:
     """List stored articles, newest first."""
     for article in obj.engine.recent(limit):
         click.echo(
-            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            jsonout.dumps(jsonout.article_json(article, body=False))
             if as_json
             else terminal.render_article_line(article)
         )
@@ -170,9 +224,7 @@ def articles_show(obj: Context, article_id: str, as_json: bool) -> None:
     """Show one stored article in full."""
     with user_errors():
         article = obj.engine.article(article_id)
-    click.echo(
-        json.dumps(jsonout.article_json(article), ensure_ascii=False) if as_json else terminal.render_article(article)
-    )
+    click.echo(jsonout.dumps(jsonout.article_json(article)) if as_json else terminal.render_article(article))
 
 
 @cli.command()
@@ -185,7 +237,7 @@ def recent(obj: Context, count: int, category: str | None, source: str | None, a
     """The newest articles by publication date."""
     for article in obj.engine.recent(count, category=category, source=source):
         click.echo(
-            json.dumps(jsonout.article_json(article, body=False), ensure_ascii=False)
+            jsonout.dumps(jsonout.article_json(article, body=False))
             if as_json
             else terminal.render_article_line(article)
         )
@@ -211,7 +263,7 @@ def index_command(obj: Context, full: bool, as_json: bool) -> None:
     """Embed new chunks and build the next vector index generation."""
     bar = ProgressBar()
     with user_errors():
-        report = obj.engine.reindex(full=full, progress=bar)
+        report = obj.writer.reindex(full=full, progress=bar)
     bar.close()
     if as_json:
         _emit_json(jsonout.index_json(report))
@@ -236,20 +288,21 @@ def index_command(obj: Context, full: bool, as_json: bool) -> None:
 @click.pass_obj
 def search(obj: Context, query, k, after, before, source, category, author, queries, as_json) -> None:
     """Find the passages that best match QUERY."""
-    filters = _filters(after, before, source, category, author)
     with user_errors():
+        filters = parse_filters(after, before, source, category, author)
         if queries is not None:
-            for line in queries:
-                text = line.strip()
-                if text:
-                    hits = obj.engine.search(text, k=k, filters=filters)
-                    _emit_json({"query": text, "hits": [jsonout.hit_json(h) for h in hits]})
+            lines = read_lines(queries, "--queries", "query")
+            pending = note_pending(obj.engine)
+            for text in lines:
+                hits = obj.engine.search(text, k=k, filters=filters)
+                _emit_json({"query": text, "hits": [jsonout.hit_json(h) for h in hits], "pending_articles": pending})
             return
         if not query:
             raise click.UsageError("Give a QUERY or --queries FILE.")
         hits = obj.engine.search(query, k=k, filters=filters)
+        pending = note_pending(obj.engine)
     if as_json:
-        _emit_json({"query": query, "hits": [jsonout.hit_json(h) for h in hits]})
+        _emit_json({"query": query, "hits": [jsonout.hit_json(h) for h in hits], "pending_articles": pending})
     else:
         click.echo(terminal.render_hits(hits))
 
@@ -266,20 +319,23 @@ def search(obj: Context, query, k, after, before, source, category, author, quer
 @click.pass_obj
 def ask(obj: Context, question, after, before, source, category, author, questions, as_json) -> None:
     """Answer QUESTION with verbatim quotes from the archive, or say it is not covered."""
-    filters = _filters(after, before, source, category, author)
     with user_errors():
+        filters = parse_filters(after, before, source, category, author)
         if questions is not None:
-            for line in questions:
-                text = line.strip()
-                if text:
-                    _emit_json(jsonout.answer_json(obj.engine.ask(text, filters=filters)))
+            lines = read_lines(questions, "--questions", "question")
+            pending = note_pending(obj.engine)
+            for text in lines:
+                answer = obj.engine.ask(text, filters=filters)
+                _emit_json({**jsonout.answer_json(answer), "pending_articles": pending})
             return
         if not question:
             raise click.UsageError("Give a QUESTION or --questions FILE.")
         answer = obj.engine.ask(question, filters=filters)
-    click.echo(
-        json.dumps(jsonout.answer_json(answer), ensure_ascii=False) if as_json else terminal.render_answer(answer)
-    )
+        pending = note_pending(obj.engine)
+    if as_json:
+        _emit_json({**jsonout.answer_json(answer), "pending_articles": pending})
+    else:
+        click.echo(terminal.render_answer(answer))
 
 
 @cli.command()

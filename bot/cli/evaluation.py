@@ -166,7 +166,7 @@ def eval_transfer(
     from scripts.evaluation.transfer import run_transfer
 
     with user_errors():
-        result, outcomes = run_transfer(obj.engine, bbc, paraphrases=not no_paraphrases)
+        result, outcomes = run_transfer(obj.writer, bbc, paraphrases=not no_paraphrases)
     if details is not None:
         with details.open("w", encoding="utf-8") as out:
             for o in outcomes:

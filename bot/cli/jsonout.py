@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import asdict
 
 from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport
+
+# ``json.dumps`` escapes C0 controls (ESC becomes \u001b) but, with ensure_ascii=False, writes DEL and the C1
+# controls raw; a terminal can act on those (U+009B starts a CSI sequence), so they are escaped too.
+_RAW_CONTROL = re.compile(r"[\x7f-\x9f]")
+
+
+def dumps(data: object) -> str:
+    """One line of JSON: non-ASCII text readable as itself, every control character escaped."""
+    return _RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False))
 
 
 def article_json(article: Article, *, body: bool = True) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,9 @@ from bot.checks import moderator_only
 from bot.errors import BotError, user_sentence
 from bot.escape import escape
 from bot.reply import edit, notify, respond, send
+from index.contract import ArchiveEngine
 from index.errors import IndexBusy
+from index.sources.ingest import Upload
 
 if TYPE_CHECKING:
     from bot.client import ArchivistBot
@@ -164,9 +165,7 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def _ingest_bytes(engine, filename: str, data: bytes):
-    """Runs in a worker thread: save the upload to a temporary file and ingest it."""
-    with tempfile.TemporaryDirectory(prefix="archivist-upload-") as folder:
-        path = Path(folder) / safe_filename(filename)
-        path.write_bytes(data)
-        return engine.ingest([path])
+def _ingest_bytes(engine: ArchiveEngine, filename: str, data: bytes):
+    """Runs in a worker thread: ingest the upload from memory (its origin is ``upload:<sha256>``, which
+    ``ingest --prune`` never mistakes for a deleted file)."""
+    return engine.ingest([Upload(safe_filename(filename), data)])

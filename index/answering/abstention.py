@@ -2,7 +2,7 @@
 
 The model reads these signals of the quotes found for a question:
 
-- ``evidence``: the answerability model's log-odds that the best quoted sentence answers (``index.answering.quotes``),
+- ``evidence``: the answerability model's log-odds that the best quoted sentence answers (``index.answering.ranker``),
 - ``similarity``: cosine between question and that sentence (all-MiniLM-L6-v2),
 - ``overlap``: rarity-weighted share of the question's content words in that sentence,
 - ``coverage``: share of the question's content words found anywhere in the retrieved passages,
@@ -20,34 +20,27 @@ questions it cannot (SQuAD questions on the MultiHop-RAG archive and the reverse
 the ``abstention`` split of ``scripts.evaluation.splits`` (questions the quote models were not
 fitted on) and reporting the decision on the held-out split. The threshold on the answer
 probability is the highest that abstains on at most ``MAX_FALSE_ABSTAIN`` of each set of
-answerable questions of the abstention split. Re-run the script when the embedding model, the
-retriever or the quote models change, and paste its output here.
+answerable questions of the abstention split. The script writes them to ``abstention.json`` beside
+this module, with an ``about`` block saying how (``make models`` re-runs it after the quote models);
+re-run it when the embedding model, the retriever or the quote models change.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cache
+from pathlib import Path
 
-from index.answering.quotes import RankedQuote, content_terms, passage_support
+from index.answering.candidates import Support, passage_support
+from index.answering.quotes import RankedQuote
+from index.answering.trees import check_about, model_file_error
 from index.models import Hit
+from index.question import Question, as_question
 
-# Fitted by scripts/calibrate_abstention.py (see the module docstring for data and method).
-# Fitted on the abstention split, 1,500 sampled questions per set (hybrid retriever, onnx-int8 embedder, verifier),
-# 2026-11-27.
-COEFFICIENTS = {
-    "evidence": 1.1610,
-    "similarity": 0.6285,
-    "overlap": -0.9498,
-    "coverage": 0.4367,
-    "names": 0.3627,
-    "retrieval": 2.4978,
-    "length": 0.1478,
-    "verified": 0.7411,
-}
-INTERCEPT = 1.2135
-THRESHOLD = 0.4774
+MODEL_PATH = Path(__file__).with_name("abstention.json")
 MAX_FALSE_ABSTAIN = 0.04
 EVIDENCE_CLIP = 12.0  # log-odds beyond this carry no further information
 NOT_VERIFIED = 0.0  # the verified signal when no verifier read the quotes (even odds)
@@ -65,17 +58,68 @@ class AbstentionSignals:
     verified: float = NOT_VERIFIED
 
     def as_dict(self) -> dict[str, float]:
-        return {name: getattr(self, name) for name in COEFFICIENTS}
+        return {name: getattr(self, name) for name in FEATURES}
 
 
-def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -> AbstentionSignals:
-    """The signals the decision reads; zeros when nothing was retrieved or quoted."""
-    terms = set(content_terms(question))
-    length = math.log1p(len(terms))
+FEATURES = tuple(f.name for f in fields(AbstentionSignals))
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """The fitted decision: answer when ``1 / (1 + exp(-(intercept + coefficients . signals))) >= threshold``."""
+
+    coefficients: dict[str, float]  # one per name in ``FEATURES``
+    intercept: float
+    threshold: float
+    about: dict
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)
+
+
+def load_abstention_model(path: Path) -> AbstentionModel:
+    """The model of an abstention file; ``ModelFileError`` when it is unreadable, lacks its ``about`` block,
+    has other signals than ``FEATURES`` or numbers out of range."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise model_file_error(path, "cannot be read", exc) from exc
+    if not isinstance(data, Mapping):
+        raise model_file_error(path, "does not hold an abstention model")
+    about = check_about(data.get("about"), path)
+    coefficients = data.get("coefficients")
+    if not isinstance(coefficients, Mapping) or set(coefficients) != set(FEATURES):
+        raise model_file_error(path, "was fitted on other signals than the code computes")
+    try:
+        weights = {name: _number(coefficients[name]) for name in FEATURES}
+        intercept, threshold = _number(data.get("intercept")), _number(data.get("threshold"))
+    except ValueError as exc:
+        raise model_file_error(path, "holds a damaged number", exc) from exc
+    if not 0.0 < threshold < 1.0:
+        raise model_file_error(path, f"holds the threshold {threshold}, which is not a probability")
+    return AbstentionModel(weights, intercept, threshold, about)
+
+
+@cache
+def abstention_model() -> AbstentionModel:
+    """The shipped abstention model (``MODEL_PATH``), read once."""
+    return load_abstention_model(MODEL_PATH)
+
+
+def signals(
+    question: str | Question, hits: Sequence[Hit], ranked: Sequence[RankedQuote], support: Support | None = None
+) -> AbstentionSignals:
+    """The signals the decision reads; zeros when nothing was retrieved or quoted. ``support`` is the hits'
+    ``passage_support`` when the caller has it already."""
+    question = as_question(question)
+    length = math.log1p(len(question.terms))
     if not ranked:
         return AbstentionSignals(-EVIDENCE_CLIP, 0.0, 0.0, 0.0, 0.0, hits[0].score if hits else 0.0, length)
     best = max((r.sentence for r in ranked), key=lambda s: s.answerability)
-    coverage, named = passage_support(question, hits)
+    coverage, named = passage_support(question, hits) if support is None else support
     evidence = max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, best.answerability))
     verdicts = [r.sentence.verified for r in ranked if r.sentence.verified is not None]
     verified = max(verdicts, default=NOT_VERIFIED)
@@ -84,9 +128,10 @@ def signals(question: str, hits: Sequence[Hit], ranked: Sequence[RankedQuote]) -
 
 def answer_probability(sig: AbstentionSignals) -> float:
     """Calibrated probability that the quotes answer the question."""
-    z = INTERCEPT + sum(COEFFICIENTS[name] * value for name, value in sig.as_dict().items())
+    model = abstention_model()
+    z = model.intercept + sum(model.coefficients[name] * value for name, value in sig.as_dict().items())
     return 1.0 / (1.0 + math.exp(-z))
 
 
 def should_answer(sig: AbstentionSignals) -> bool:
-    return answer_probability(sig) >= THRESHOLD
+    return answer_probability(sig) >= abstention_model().threshold

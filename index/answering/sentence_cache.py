@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from index.answering.quotes import QueryEncoder
+from index.answering.candidates import QueryEncoder
 
 DEFAULT_MAX_ITEMS = 50_000  # about 77 MB of 384-d float32 vectors at most
 StoredVectors = Callable[[Sequence[str]], Sequence[np.ndarray | None]]  # texts -> their stored vectors, if any

@@ -1,23 +1,54 @@
 """A gradient-boosted tree ensemble evaluated with NumPy, loaded from a JSON file.
 
-The quote ranker (``index.answering.quotes``) is such an ensemble. It is fitted offline by
+The quote ranker (``index.answering.ranker``) is such an ensemble. It is fitted offline by
 ``scripts/fit_quote_model.py`` (scikit-learn) and exported to plain arrays, so answering
 needs neither scikit-learn nor pickles: each tree is a list of nodes (feature, threshold,
 left child, right child, value), a sample goes left when its feature is ``<=`` the
 threshold, and the margin is the baseline plus the value of the leaf it reaches in
 every tree.
+
+Every fitted file that answering reads (``quote_model.json``, ``verifier.npz`` with ``verifier.about.json``,
+``abstention.json``) carries an ``about`` block saying how it was made: ``ABOUT_KEYS`` (``make models`` writes
+them all). A file that is unreadable, incomplete or fitted on other features is a ``ModelFileError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from index.errors import ArchivistError
 
-class ModelFileError(ValueError):
-    """A tree model file that does not hold a well-formed ensemble."""
+# What an artifact's ``about`` block records: the datasets read (file -> SHA-256), how many questions, rows or pairs
+# of each were used, the embedder, the git commit and date of the fit, and the command that made it.
+ABOUT_KEYS = ("data", "samples", "embedder", "commit", "date", "command")
+
+
+class ModelFileError(ArchivistError, ValueError):
+    """A fitted model file that is unreadable, incomplete or fitted on other features."""
+
+
+def model_file_error(path: Path | str, problem: str, cause: BaseException | None = None) -> ModelFileError:
+    """A ``ModelFileError`` whose message is one sentence naming ``path``, the problem and the first sentence of
+    the library's complaint (``cause``) if any."""
+    if cause is not None:
+        complaint = re.split(r"(?<=[.!?])\s", " ".join(str(cause).split()))[0].rstrip(".!?")
+        problem = f"{problem} ({complaint or type(cause).__name__})"
+    return ModelFileError(f"The model file {path} {problem}; reinstall Archivist or re-run `make models`.")
+
+
+def check_about(about: object, path: Path | str) -> dict:
+    """``about`` as a dict holding every one of ``ABOUT_KEYS``; a ``ModelFileError`` otherwise."""
+    if not isinstance(about, Mapping):
+        raise model_file_error(path, "has no about block saying how it was fitted")
+    missing = [key for key in ABOUT_KEYS if key not in about]
+    if missing:
+        raise model_file_error(path, f"has an about block without {', '.join(missing)}")
+    return dict(about)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ looks as close as one that answers it. The verifier reads the two as one pair
 adapters (LoRA, rank 8, on every attention and feed-forward projection), mean-pools the last
 hidden state and turns it into log-odds with one linear layer. The adapters and the layer
 (``verifier.npz`` beside this module, about 0.7 MB in fp16) are fitted by
-``scripts/fit_verifier.py`` on the ``quotes`` split of SQuAD dev and MultiHop-RAG questions.
+``scripts/fit_verifier.py`` on the ``quotes`` split of SQuAD dev and MultiHop-RAG questions; how is recorded in
+the ``about`` block of ``verifier.about.json`` beside it (``about_path``).
 
 At first use the adapters are merged into the bundled model's weights and the result is
 exported to ONNX with int8 weights like the embedder (``index.embedding.onnx_backend``), cached under a
@@ -15,6 +16,8 @@ key that covers the adapter file; scoring then needs onnxruntime and ``tokenizer
 
 from __future__ import annotations
 
+import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.answering.trees import ModelFileError
+from index.answering.trees import check_about, model_file_error
 from index.embedding.base import EmbedderUnavailable, load_tokenizer, model_dir
 from index.embedding.onnx_backend import ensure_model, mean_pooled, open_session
 
@@ -47,9 +50,25 @@ class Adapter:
     head_bias: float
 
 
+def about_path(adapter_path: Path) -> Path:
+    """The JSON file beside an adapter file that holds its ``about`` block (``verifier.npz`` -> ``verifier.about.json``)."""
+    return adapter_path.with_name(f"{adapter_path.stem}.about.json")
+
+
+def load_about(adapter_path: Path = ADAPTER_PATH) -> dict:
+    """The ``about`` block of an adapter file; ``ModelFileError`` when it is missing or incomplete."""
+    path = about_path(Path(adapter_path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise model_file_error(path, "cannot be read", exc) from exc
+    return check_about(data.get("about") if isinstance(data, dict) else None, path)
+
+
 def load_adapter(path: Path = ADAPTER_PATH) -> Adapter:
     """The adapter file: for each adapted parameter ``NAME``, arrays ``NAME.a`` and ``NAME.b``; ``scale``,
-    ``head.weight`` and ``head.bias``. ``ModelFileError`` when it is unreadable or incomplete."""
+    ``head.weight`` and ``head.bias``; its ``about`` block beside it (``about_path``). ``ModelFileError`` when
+    either is unreadable or incomplete."""
     try:
         with np.load(path) as data:
             arrays = {name: data[name].astype(np.float32) for name in data.files}
@@ -58,10 +77,11 @@ def load_adapter(path: Path = ADAPTER_PATH) -> Adapter:
         head_bias = float(arrays.pop("head.bias").reshape(-1)[0])
         names = sorted({name.rsplit(".", 1)[0] for name in arrays})
         deltas = {name: scale * arrays[f"{name}.b"] @ arrays[f"{name}.a"] for name in names}
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        raise ModelFileError(f"cannot read the verifier adapter {path}: {exc}") from exc
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        raise model_file_error(path, "cannot be read as a verifier adapter", exc) from exc
     if not deltas:
-        raise ModelFileError(f"the verifier adapter {path} adapts no weights")
+        raise model_file_error(path, "adapts no weights")
+    load_about(path)
     return Adapter(deltas, head_weight, head_bias)
 
 

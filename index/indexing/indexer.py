@@ -4,7 +4,8 @@ Vectors are stored in SQLite keyed by a hash of the text they embed, so a re-ind
 only text it has not seen and the FAISS file can always be rebuilt without the model.
 A new generation is written next to the current one (temp file, fsync, rename), recorded
 in SQLite after the rename, and verified when opened; a bad file falls back to the
-previous generation or is rebuilt from the stored vectors. One re-index runs at a time.
+previous generation; the next re-index rebuilds it from the stored vectors. One re-index runs at
+a time, and only a re-index writes: searches read the newest generation that verifies.
 
 After the passages, every sentence of every article is embedded too (once per distinct text,
 kept in ``sentence_vectors``): choosing quotes compares the question with up to 40 sentences,
@@ -28,8 +29,8 @@ import numpy as np
 from index.embedding.base import Embedder
 from index.errors import IndexBusy, IndexUnavailable
 from index.indexing.vectors import IndexFile, VectorIndex, build_index, open_index, write_generation
-from index.models import IndexReport
-from index.retrieval.hybrid import ChunkRecord, passage_text
+from index.models import ChunkRecord, IndexReport
+from index.retrieval.hybrid import passage_text
 from index.store.database import GenerationRecord, Store, VectorTable, utc_now
 from index.text.chunking import split_sentences
 
@@ -44,7 +45,7 @@ def text_hash(text: str) -> str:
 
 
 def load_records(store: Store) -> list[ChunkRecord]:
-    return [ChunkRecord(*row) for row in store.iter_chunk_rows()]
+    return list(store.chunk_records())
 
 
 def fingerprint(records: Sequence[ChunkRecord], hashes: Sequence[str]) -> str:
@@ -89,7 +90,12 @@ class Indexer:
             hashes = [text_hash(p) for p in passages]
             current = self._latest_valid(embedder.name)
             stamp = fingerprint(records, hashes)
-            up_to_date = not full and current is not None and current[0].fingerprint == stamp
+            up_to_date = (
+                not full
+                and current is not None
+                and current[0].fingerprint == stamp
+                and current[0].generation == self._max_generation()  # a newer one that fails to verify is replaced
+            )
             sentences_done = not self.sentence_vectors or self.store.meta(_sentences_key(embedder)) == stamp
             if up_to_date and sentences_done:
                 log.info("index generation %d is up to date", current[0].generation)
@@ -187,23 +193,9 @@ class Indexer:
                 log.warning("index generation %d is unusable: %s", record.generation, exc)
         return None
 
-    def open_current(self, embedder: Embedder) -> tuple[VectorIndex, GenerationRecord]:
-        """The newest generation that verifies; if none does, rebuild it from the stored vectors."""
-        found = self._latest_valid(embedder.name)
-        if found is not None:
-            record, index = found
-            records = load_records(self.store)
-            stamp = fingerprint(records, [text_hash(passage_text(r)) for r in records])
-            if record.fingerprint != stamp:
-                log.warning("index generation %d does not match the archive; rebuilding", record.generation)
-            else:
-                return index, record
-        log.warning("bringing the vector index up to date with the archive")
-        self.reindex(embedder)
-        found = self._latest_valid(embedder.name)
-        if found is None:
-            raise IndexUnavailable("The vector index could not be opened or rebuilt.")
-        return found[1], found[0]
+    def open_latest(self, embedder: Embedder) -> tuple[GenerationRecord, VectorIndex] | None:
+        """The newest recorded generation that verifies, as it is: reading never builds or repairs one."""
+        return self._latest_valid(embedder.name)
 
 
 def _sentences_key(embedder: Embedder) -> str:

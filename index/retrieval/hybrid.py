@@ -2,7 +2,8 @@
 
 For a question the retriever
 
-1. reads the outlets, authors, sections, dates and recency wishes it names (``index.retrieval.query``);
+1. reads the outlets, authors, sections, dates and recency wishes it names (``index.question.Question``, built
+   once per question by the engine, or here from plain text);
 2. scores every chunk with BM25 over "title + chunk text", scaled so the best chunk scores 1;
 3. adds metadata preferences: chunks of a named outlet, author or section, or published on a named
    date, gain a fixed bonus; "latest" favours the newest articles;
@@ -27,31 +28,14 @@ from typing import Protocol
 
 import numpy as np
 
-from index.models import Filters, Hit
+from index.models import ChunkRecord, Filters, Hit
+from index.question import Question, freshness
 from index.retrieval.lexical import LexicalIndex, tokenize
-from index.retrieval.query import Catalog, QueryIntent, parse_query
+from index.retrieval.query import Catalog, QueryIntent
 
 logger = logging.getLogger(__name__)
 
 _NO_DAY = -1
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    """One stored chunk with its article's metadata, as the engine reads it from the store."""
-
-    chunk_id: int
-    article_id: str
-    ordinal: int
-    start: int
-    end: int
-    text: str
-    title: str
-    source: str | None
-    author: str | None
-    category: str | None
-    published_at: str | None
-    url: str | None
 
 
 @dataclass(frozen=True)
@@ -152,14 +136,20 @@ class HybridRetriever:
         diverse: bool = True,
         now: datetime | None = None,
     ) -> list[Hit]:
-        """The ``k`` best chunks for ``query`` within ``filters``, best first."""
+        """The ``k`` best chunks for ``query`` within ``filters``, best first; relative dates ("last week") are
+        read against ``now``."""
+        return self.find(Question.parse(query, filters=filters, catalog=self.catalog, now=now), k=k, diverse=diverse)
+
+    def find(self, question: Question, *, k: int = 10, diverse: bool = True) -> list[Hit]:
+        """The ``k`` best chunks for an analysed question (its ``query`` within its ``filters``), best first."""
+        query = question.query
         if k < 1 or not self._records or not query.strip():
             return []
         s = self.settings
-        allowed = self._allowed(filters)
+        allowed = self._allowed(question.filters)
         if allowed is not None and not allowed.any():
             return []
-        intent = parse_query(query, self.catalog, now=now)
+        intent = question.intent
         bonus = self._bonuses(intent, allowed) if s.use_metadata else np.zeros(len(self._records), np.float32)
 
         lexical = self._lexical_scores(intent.text, allowed) if s.use_lexical else np.zeros(len(self._records), "f4")
@@ -243,7 +233,7 @@ class HybridRetriever:
         if not known.any():
             return np.zeros(days.shape, dtype=np.float32)
         newest = days[known].max()
-        fresh = np.power(0.5, (newest - days) / self.settings.recency_half_life_days)
+        fresh = freshness(newest - days, self.settings.recency_half_life_days)
         return np.where(known, fresh, 0.0).astype(np.float32)
 
     # -- filters and diversity ----------------------------------------------------------------------

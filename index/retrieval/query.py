@@ -37,6 +37,8 @@ _RELATIVE = re.compile(
     r"\b(today|yesterday|(?:this|last|past|previous) (?:week|month|year)|(?:last|past) (?:few|couple of|\d+) days)\b",
     re.IGNORECASE,
 )
+# Words that make retrieval favour the newest articles. Quote selection reads a slightly different list
+# (``index.question``); merging them changes which passages some questions retrieve, so it waits for a re-fit.
 _RECENCY = re.compile(r"\b(latest|most recent|newest|recently|lately|current|these days|right now)\b", re.IGNORECASE)
 _SECTION_NOUNS = r"(?:news|articles?|stories|story|section|category|coverage|reporting|pages?)"
 
@@ -182,7 +184,13 @@ def parse_query(text: str, catalog: Catalog | None = None, *, now: datetime | No
     )
 
 
-def _dates(text: str, today: date) -> list[DateRange]:
+def calendar_days(text: str) -> list[date]:
+    """The calendar days ``text`` writes out in full ("October 1, 2023", "1st of Oct 2023", "2023-10-01"), in order."""
+    return [rng.first for rng in _dates(text, None) if rng.first == rng.last]
+
+
+def _dates(text: str, today: date | None) -> list[DateRange]:
+    """Date ranges ``text`` names, in order; relative ones ("last week") only when ``today`` is given."""
     found: list[tuple[int, DateRange]] = []
     spans: list[tuple[int, int]] = []
 
@@ -204,7 +212,7 @@ def _dates(text: str, today: date) -> list[DateRange]:
     for m in _YEAR.finditer(text):
         year = int(m.group(1))
         add(m, DateRange(date(year, 1, 1), date(year, 12, 31)))
-    for m in _RELATIVE.finditer(text):
+    for m in _RELATIVE.finditer(text) if today is not None else ():
         add(m, _relative(m.group(1).lower(), today))
     return [rng for _, rng in sorted(found, key=lambda f: f[0])]
 

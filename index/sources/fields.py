@@ -15,6 +15,7 @@ from index.models import ArticleDraft
 from index.sources.dates import normalise_date
 from index.sources.html_text import html_fragment_to_text, looks_like_html
 from index.sources.text_layout import headline_from_body, normalise_body
+from index.store.identity import web_url
 
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "body": ("body", "content", "text", "articlebody", "fulltext", "contentencoded"),
@@ -38,6 +39,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "source": ("source", "site", "publisher", "sitename", "outlet"),
 }
 BODY_FIELDS_SENTENCE = "a body, content or text field"
+MAX_TITLE_CHARS = 1_000  # longer metadata is cut with "…": a field is a line on a card, not a document
+MAX_NAME_CHARS = 300  # author, source, each category and tag
+MAX_URL_CHARS = 4_096
+MAX_TAGS = 100
 
 
 @dataclass(frozen=True)
@@ -101,13 +106,13 @@ def read_metadata(record: Mapping[str, object]) -> RecordMetadata:
         published_at = None
         date_problem = f"The date {_text(raw_date, joiner=' ')[:80]!r} could not be read, so the article has no date."
     return RecordMetadata(
-        title=_one_line(_text(pick(record, "title"), joiner=" ")),
-        url=_one_line(_text(pick(record, "url"), joiner=" ")) or None,
-        author=_one_line(_text(pick(record, "author"), joiner=", ")) or None,
+        title=_capped(_one_line(_text(pick(record, "title"), joiner=" ")), MAX_TITLE_CHARS),
+        url=_url(_one_line(_text(pick(record, "url"), joiner=" "))),
+        author=_capped(_one_line(_text(pick(record, "author"), joiner=", ")), MAX_NAME_CHARS) or None,
         published_at=published_at,
         category=category,
         tags=tags,
-        source=_one_line(_text(pick(record, "source"), joiner=", ")) or None,
+        source=_capped(_one_line(_text(pick(record, "source"), joiner=", ")), MAX_NAME_CHARS) or None,
         date_problem=date_problem,
     )
 
@@ -147,6 +152,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _url(text: str) -> str | None:
+    """A real web address, or None (placeholders such as ``N/A`` or ``#`` are no link to cite)."""
+    return web_url(text) if len(text) <= MAX_URL_CHARS else None
+
+
+def _capped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _names(value: object) -> list[str]:
     if value is None:
         return []
@@ -160,6 +174,8 @@ def _names(value: object) -> list[str]:
 def _category_and_tags(category: object, tags: object) -> tuple[str | None, tuple[str, ...]]:
     categories = [_one_line(_text(category, joiner=" "))] if isinstance(category, str | int) else _names(category)
     tag_names = _names(tags)
+    categories = [_capped(name, MAX_NAME_CHARS) for name in categories]
+    tag_names = [_capped(name, MAX_NAME_CHARS) for name in tag_names]
     first = next((name for name in categories + tag_names if name), None)
     extra = [name for name in categories[1:] + tag_names if name and name != first]
-    return first, tuple(dict.fromkeys(extra))
+    return first, tuple(dict.fromkeys(extra))[:MAX_TAGS]

@@ -3,26 +3,37 @@
 Unchanged articles are skipped by content hash, changed ones replaced with their chunks,
 articles whose normalised text is already stored collapse into the stored one, and bad
 input becomes a per-file reason in the report; nothing already stored is touched by it.
+
+What is counted as added or updated is decided inside the write transaction (a compare-and-set
+on the stored content hash), so two ingests running at once never both claim one article. A URL
+is one article's identity: a second record claiming it with different text is reported as a
+conflict, never written over the first. ``--prune`` removes an article only when its file is
+certainly gone, or was read cleanly this run without it; uploads have no file and are never pruned.
 """
 
 from __future__ import annotations
 
-import glob
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import SourceError
 from index.models import Article, ArticleDraft, FileProblem, IngestReport
-from index.sources import clean_site_chrome, iter_inputs, origin_file, read_file
+from index.sources import clean_site_chrome, discover, read_file
+from index.sources.discovery import DEFAULT_MAX_ENTRIES
+from index.sources.origins import file_part, is_file_origin, legacy_files
+from index.sources.reader import FileResult, read_upload
 from index.store.database import Store, utc_now
-from index.store.identity import article_id, content_hash, text_key
+from index.store.identity import article_id, content_hash, text_key, web_url
 from index.text.chunking import chunk_body
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,16 @@ class IngestOptions:
     max_bytes: int = 20_000_000
     chunk_tokens: int = 256
     chunk_overlap: int = 32
+    follow_symlinks: bool = False  # links found in folders and globs, only to regular files inside the given paths
+    max_entries: int = DEFAULT_MAX_ENTRIES  # folder entries visited before the walk stops (and says so)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file given as bytes (e.g. a Discord attachment); ``name`` only tells its format."""
+
+    name: str
+    data: bytes
 
 
 @dataclass
@@ -58,50 +79,60 @@ class _Tally:
         )
 
 
+@dataclass
+class _Run:
+    """What this run has learnt: the articles it claimed and the files it read cleanly or not."""
+
+    stored: dict[str, tuple[str, str]]  # id -> (content hash, text key), as read before writing
+    origins: dict[str, str]  # id -> origin, as read before writing
+    keys: dict[str, str] = field(default_factory=dict)  # text key -> id
+    claims: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (text key, origin) this run
+    seen_ids: set[str] = field(default_factory=set)
+    read_cleanly: set[str] = field(default_factory=set)  # file origins read without a single problem
+    troubled: set[str] = field(default_factory=set)  # file origins with at least one problem
+
+
 def ingest(
     store: Store,
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | Upload],
     options: IngestOptions = IngestOptions(),
     *,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Read every input under ``paths`` and bring the archive up to date with it."""
+    """Read every input under ``paths`` (and every ``Upload``) and bring the archive up to date with it."""
     tally = _Tally()
-    for missing in [p for p in paths if not _exists(p)]:
-        tally.failed.append(FileProblem(str(missing), "no such file, folder or matching glob"))
-    files = list(iter_inputs([p for p in paths if _exists(p)]))
+    uploads = [item for item in paths if isinstance(item, Upload)]
+    named = [item for item in paths if not isinstance(item, Upload)]
+    found = discover(named, follow_symlinks=options.follow_symlinks, max_entries=options.max_entries)
+    tally.failed.extend(found.missing)
+    tally.skipped.extend(found.problems)
+    total_inputs = len(found.files) + len(uploads)
+    stored = store.hashes()
+    run = _Run(stored=stored, origins=store.origins(), keys={key: aid for aid, (_, key) in stored.items()})
     drafts: list[ArticleDraft] = []
-    read_origins: set[str] = set()
-    for number, path in enumerate(files, start=1):
-        try:
-            result = read_file(path, format=options.format, max_bytes=options.max_bytes)
-        except Exception as exc:  # a reader bug must not stop the batch
-            log.exception("reading %s failed", path)
-            tally.failed.append(FileProblem(str(path), f"could not be read: {exc}"))
+    for number, result in enumerate(_read_all(found.files, uploads, options), start=1):
+        drafts.extend(result.drafts)
+        tally.skipped.extend(result.problems)
+        tally.notes.extend(result.notes)
+        if result.fatal or result.problems:
+            run.troubled.add(result.origin)
         else:
-            drafts.extend(result.drafts)
-            tally.skipped.extend(result.problems)
-            tally.notes.extend(result.notes)
-            if not result.fatal:
-                read_origins.add(result.origin)
+            run.read_cleanly.add(result.origin)
         if progress:
-            progress("reading", number, len(files))
+            progress("reading", number, total_inputs)
 
     drafts = clean_site_chrome(drafts)
-    stored = store.hashes()
-    keys_to_id = {key: aid for aid, (_, key) in stored.items()}
-    seen_ids: set[str] = set()
-    total = len(drafts)
     for number, draft in enumerate(drafts, start=1):
         try:
-            _store_one(store, draft, options, stored, keys_to_id, seen_ids, tally)
+            _store_one(store, draft, options, run, tally)
         except SourceError as exc:
             tally.skipped.append(FileProblem(draft.origin, str(exc)))
+            run.troubled.add(file_part(draft.origin))
         if progress:
-            progress("storing", number, total)
+            progress("storing", number, len(drafts))
 
     if options.prune:
-        tally.pruned = _prune(store, read_origins, seen_ids)
+        tally.pruned = _prune(store, run, tally)
     report = tally.report()
     log.info(
         "ingested: %d added, %d updated, %d unchanged, %d duplicates, %d pruned, %d skipped, %d failed",
@@ -116,50 +147,87 @@ def ingest(
     return report
 
 
+def _read_all(files: list[Path], uploads: list[Upload], options: IngestOptions) -> Iterator[FileResult]:
+    for path in files:
+        yield read_file(path, format=options.format, max_bytes=options.max_bytes)
+    for upload in uploads:
+        yield read_upload(upload.name, upload.data, format=options.format, max_bytes=options.max_bytes)
+
+
+def store_drafts(
+    store: Store, drafts: Sequence[ArticleDraft], options: IngestOptions = IngestOptions()
+) -> IngestReport:
+    """Store drafts that did not come from files (live sources) with the same checks, dedup and chunking."""
+    tally = _Tally()
+    stored = store.hashes()
+    run = _Run(stored=stored, origins=store.origins(), keys={key: aid for aid, (_, key) in stored.items()})
+    for draft in drafts:
+        try:
+            _store_one(store, draft, options, run, tally)
+        except SourceError as exc:
+            tally.skipped.append(FileProblem(draft.origin, str(exc)))
+    return tally.report()
+
+
 def read_nothing(report: IngestReport) -> bool:
     """True when no article at all could be read: the only case ``archivist ingest`` exits non-zero."""
     return report.added + report.updated + report.unchanged + report.duplicates == 0
 
 
-def _exists(path: str | Path) -> bool:
-    text = str(path)
-    if any(ch in text for ch in "*?["):
-        return bool(glob.glob(text, recursive=True))
-    return Path(text).exists()
-
-
-def _store_one(
-    store: Store,
-    draft: ArticleDraft,
-    options: IngestOptions,
-    stored: dict[str, tuple[str, str]],
-    keys_to_id: dict[str, str],
-    seen_ids: set[str],
-    tally: _Tally,
-) -> None:
+def _store_one(store: Store, draft: ArticleDraft, options: IngestOptions, run: _Run, tally: _Tally) -> None:
     if not draft.body.strip():
-        raise SourceError("the article has no body text after cleaning")
+        raise SourceError("The article has no body text after cleaning.")
     aid = article_id(draft)
     digest = content_hash(draft)
     key = text_key(draft.body)
-    owner = keys_to_id.get(key)
-    if owner is not None and owner != aid:
+    claimed = run.claims.get(aid)
+    if claimed is not None:
+        if claimed[0] != key:
+            raise SourceError(_conflict(draft, claimed[1]))
         tally.duplicates += 1
-        seen_ids.add(owner)
-        log.debug("%s duplicates stored article %s", draft.origin, owner)
         return
-    seen_ids.add(aid)
-    previous = stored.get(aid)
+    owner = run.keys.get(key)
+    if owner is not None and owner != aid:
+        _count_duplicate(run, owner, tally)
+        return
+    previous = run.stored.get(aid)
     if previous is not None and previous[0] == digest:
+        _claim(run, aid, key, draft.origin)
         tally.unchanged += 1
         return
-    now = utc_now()
-    first_seen = now
-    if previous is not None:
-        old = store.find_by_id(aid)
-        first_seen = old.first_seen if old else now
-        keys_to_id.pop(previous[1], None)
-    article = Article(
+    if previous is not None and not _may_replace(run.origins.get(aid, ""), draft.origin):
+        raise SourceError(_conflict(draft, run.origins[aid]))
+    chunks = chunk_body(draft.body, max_tokens=options.chunk_tokens, overlap_tokens=options.chunk_overlap)
+    for _ in range(_WRITE_ATTEMPTS):
+        now = utc_now()
+        current = store.find_by_id(aid)
+        if current is not None and current.content_hash == digest:
+            _claim(run, aid, key, draft.origin)
+            tally.unchanged += 1
+            return
+        holder = store.find_by_text_key(key)
+        if holder is not None and holder.id != aid:
+            _count_duplicate(run, holder.id, tally)
+            return
+        article = _article(draft, aid, digest, first_seen=current.first_seen if current else now, now=now)
+        expected = current.content_hash if current else None
+        if store.put_article(article, chunks, expected_hash=expected):
+            _claim(run, aid, key, draft.origin)
+            if current is not None:
+                run.keys.pop(text_key(current.body), None)
+            run.keys[key] = aid
+            run.stored[aid] = (digest, key)
+            run.origins[aid] = draft.origin
+            if current is None:
+                tally.added += 1
+            else:
+                tally.updated += 1
+            return
+    raise SourceError("The article kept changing under another ingest running at the same time; run again.")
+
+
+def _article(draft: ArticleDraft, aid: str, digest: str, *, first_seen: str, now: str) -> Article:
+    return Article(
         id=aid,
         title=draft.title.strip() or "(untitled)",
         body=draft.body,
@@ -174,23 +242,65 @@ def _store_one(
         tags=draft.tags,
         source=draft.source,
     )
-    chunks = chunk_body(article.body, max_tokens=options.chunk_tokens, overlap_tokens=options.chunk_overlap)
-    store.put_article(article, chunks)
-    stored[aid] = (digest, key)
-    keys_to_id[key] = aid
-    if previous is None:
-        tally.added += 1
-    else:
-        tally.updated += 1
 
 
-def _prune(store: Store, read_origins: set[str], seen_ids: set[str]) -> int:
-    """Remove articles whose file is gone, or whose file was read this run without them."""
-    doomed = []
-    for aid, origin in store.origins().items():
-        if origin.startswith(("http://", "https://")):
+def _claim(run: _Run, aid: str, key: str, origin: str) -> None:
+    run.claims[aid] = (key, origin)
+    run.seen_ids.add(aid)
+
+
+def _count_duplicate(run: _Run, owner: str, tally: _Tally) -> None:
+    tally.duplicates += 1
+    run.seen_ids.add(owner)
+
+
+def _may_replace(stored_origin: str, new_origin: str) -> bool:
+    """A stored article is updated from the file it came from, or from anywhere once that file is gone."""
+    return file_part(stored_origin) == file_part(new_origin) or _gone(stored_origin)
+
+
+def _conflict(draft: ArticleDraft, holder: str) -> str:
+    return (
+        f"Its URL {web_url(draft.url)} already belongs to a different article (from {holder}), "
+        "so it was not stored over it."
+    )
+
+
+def _gone(origin: str) -> bool:
+    """True only when the file an origin names certainly no longer exists (not merely unreadable)."""
+    candidates = legacy_files(origin)
+    if not candidates:
+        return False
+    for path in candidates:
+        try:
+            os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        path = origin_file(origin)
-        if not path.exists() or (str(path) in read_origins and aid not in seen_ids):
+        except (OSError, ValueError):
+            return False
+        return False
+    return True
+
+
+def _prune(store: Store, run: _Run, tally: _Tally) -> int:
+    """Remove articles whose file is gone, or whose file was read cleanly this run without them.
+
+    A file that failed to read, or had any record or article skipped, keeps all of its stored articles.
+    """
+    doomed = []
+    kept: Counter[str] = Counter()
+    for aid, origin in store.origins().items():
+        if aid in run.seen_ids or not is_file_origin(origin):
+            continue
+        base = file_part(origin)
+        if base in run.troubled:
+            kept[base] += 1
+        elif base in run.read_cleanly or _gone(origin):
             doomed.append(aid)
+    for base, count in kept.items():
+        tally.notes.append(
+            FileProblem(
+                base, f"--prune kept {count} stored article(s) of this file because part of it could not be read."
+            )
+        )
     return store.delete_articles(doomed)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import yaml
 from markdown_it import MarkdownIt
 
+from index.errors import SourceError
 from index.models import FileProblem
 from index.sources.extraction import Extraction
 from index.sources.fields import read_metadata
@@ -18,6 +19,7 @@ from index.sources.text_layout import check_line_lengths, normalise_body
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _FIRST_H1 = re.compile(r"\A\s*#[ \t]+(.+?)[ \t]*#*[ \t]*(?:\n|\Z)")
+MAX_FRONT_MATTER_CHARS = 64_000
 _RENDERER = MarkdownIt("commonmark", {"html": True})
 
 
@@ -43,12 +45,28 @@ def read_markdown(text: str, origin: str) -> Extraction:
     return extraction
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader, refusing anchors and aliases: front matter never needs them, and alias expansion
+    turns a few hundred bytes into gigabytes ("billion laughs")."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            event = self.peek_event()
+            raise SourceError(
+                "The front matter uses a YAML anchor or alias (line "
+                f"{event.start_mark.line + 1}, column {event.start_mark.column + 1}), which Archivist does not expand."
+            )
+        return super().compose_node(parent, index)
+
+
 def _front_matter(text: str, origin: str, extraction: Extraction) -> tuple[dict[str, object], str]:
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
+    if len(match.group(1)) > MAX_FRONT_MATTER_CHARS:
+        raise SourceError(f"The front matter is longer than {MAX_FRONT_MATTER_CHARS:,} characters.")
     try:
-        loaded = yaml.safe_load(match.group(1))
+        loaded = yaml.load(match.group(1), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:
         loaded = None
     if not isinstance(loaded, dict):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +17,7 @@ from index.sources.extraction import Extraction
 from index.sources.formats import check_format_name, detect_format
 from index.sources.html_pages import read_html_page
 from index.sources.markdown_files import read_markdown
-from index.sources.origins import file_origin
+from index.sources.origins import file_origin, upload_origin
 from index.sources.plain_text import read_plain_text
 from index.sources.structured_records import read_csv, read_json, read_json_lines
 from index.sources.text_layout import check_line_lengths, normalise_body
@@ -51,16 +54,38 @@ class FileResult:
 
 
 def read_file(path: Path, *, format: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FileResult:
-    """Read ``path`` as ``format`` (detected when None). Never raises for bad input."""
+    """Read ``path`` as ``format`` (detected when None). Never raises for bad input.
+
+    Only a regular file is read, and a symbolic link in the last place of ``path`` is refused (the caller
+    resolves the links it means to follow), so a FIFO or a link swapped in after discovery can neither block
+    nor redirect the read.
+    """
     path = Path(path)
     origin = file_origin(path)
     try:
         data = _read_bytes(path, max_bytes)
+    except SourceError as error:
+        return _failed(origin, str(error))
+    return _read_data(data, path, origin, format)
+
+
+def read_upload(name: str, data: bytes, *, format: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FileResult:
+    """Read an uploaded file's bytes; ``name`` only tells the format. Its origin is ``upload:<sha256>``."""
+    origin = upload_origin(data)
+    if len(data) > max_bytes:
+        return _failed(origin, f"The file is larger than the {_size(max_bytes)} cap.")
+    return _read_data(data, Path(name), origin, format)
+
+
+def _read_data(data: bytes, path: Path, origin: str, format: str | None) -> FileResult:
+    try:
         decoded = decode_bytes(data)
         fmt = check_format_name(format) if format else detect_format(path, decoded.text)
         extraction = READERS[fmt](decoded.text, origin)
     except SourceError as error:
         return _failed(origin, str(error))
+    except RecursionError:
+        return _failed(origin, "The file is nested too deeply to read.")
     except Exception as error:  # a third-party parser choking on odd input must not stop the batch
         logger.exception("unexpected error while reading %s", origin)
         return _failed(origin, f"The file could not be read ({type(error).__name__}: {error}).")
@@ -72,15 +97,29 @@ def read_file(path: Path, *, format: str | None = None, max_bytes: int = DEFAULT
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    if not path.exists():
-        raise SourceError("The file does not exist.")
-    if path.is_dir():
-        raise SourceError("The path is a folder, not a file.")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with path.open("rb") as handle:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError as error:
+        raise SourceError("The file does not exist.") from error
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SourceError("The file is a symbolic link, which is not followed.") from error
+        if error.errno == errno.EISDIR:
+            raise SourceError("The path is a folder, not a file.") from error
+        raise SourceError(f"The file could not be opened ({error.strerror or error}).") from error
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise SourceError("The path is a folder, not a file.")
+        if not stat.S_ISREG(mode):
+            raise SourceError("It is not a regular file (a FIFO, socket or device), so it was not read.")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
             data = handle.read(max_bytes + 1)
     except OSError as error:
-        raise SourceError(f"The file could not be opened ({error.strerror or error}).") from error
+        raise SourceError(f"The file could not be read ({error.strerror or error}).") from error
+    finally:
+        os.close(descriptor)
     if len(data) > max_bytes:
         raise SourceError(f"The file is larger than the {_size(max_bytes)} cap.")
     return data

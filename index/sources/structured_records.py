@@ -16,6 +16,9 @@ from index.sources.origins import record_origin
 LIST_KEYS = ("articles", "items", "data", "posts", "entries", "results", "documents", "records", "stories", "news")
 _NO_ARTICLES = f"JSON holds no articles (expected objects with {BODY_FIELDS_SENTENCE})."
 _CSV_DELIMITERS = ",;\t|"
+MAX_JSON_DEPTH = 64  # articles are a few levels deep; hundreds of levels is an attack or a bug
+_UNREADABLE = object()
+_TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep, too deep to be articles."
 
 
 def read_json(text: str, file: str) -> Extraction:
@@ -28,7 +31,9 @@ def read_json(text: str, file: str) -> Extraction:
             f"The file is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})."
         ) from error
     except RecursionError:
-        raise SourceError("The JSON is nested too deeply to read.") from None
+        raise SourceError(_TOO_DEEP) from None
+    if _too_deep(data):
+        raise SourceError(_TOO_DEEP)
     if isinstance(data, dict) and has_body(data):
         mapped = draft_from_record(data, file)
         extraction = Extraction(drafts=[mapped.draft])
@@ -52,15 +57,20 @@ def read_json_lines(text: str, file: str) -> Extraction:
         if not line.strip():
             continue
         try:
-            records.append((number, json.loads(line)))
+            record = json.loads(line)
         except json.JSONDecodeError as error:
             extraction.problems.append(
                 FileProblem(record_origin(file, number), f"Line {number} is not valid JSON ({error.msg}).")
             )
+            continue
         except RecursionError:
+            record = _UNREADABLE
+        if record is _UNREADABLE or _too_deep(record):
             extraction.problems.append(
                 FileProblem(record_origin(file, number), f"Line {number} is nested too deeply to read.")
             )
+            continue
+        records.append((number, record))
     if not records:
         raise SourceError("The file is not valid JSON Lines (no line holds a JSON value).")
     if not any(isinstance(record, dict) and has_body(record) for _, record in records):
@@ -75,6 +85,7 @@ def read_csv(text: str, file: str) -> Extraction:
     previous_limit = csv.field_size_limit()
     csv.field_size_limit(max(previous_limit, len(text) + 1))
     try:
+        _refuse_cut_off(text, dialect)
         reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
         header = reader.fieldnames or []
         if not any(field_key(name) in ("body", "content", "text", "articlebody", "fulltext") for name in header):
@@ -89,6 +100,35 @@ def read_csv(text: str, file: str) -> Extraction:
         raise SourceError(f"The CSV file could not be parsed ({error}).") from error
     finally:
         csv.field_size_limit(previous_limit)
+
+
+def _refuse_cut_off(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> None:
+    """Refuse a CSV file that ends inside a quoted field: it was cut off, and its last record would be
+    stored cut short. (Other quoting slips are left to the forgiving parse that follows.)"""
+    strict = csv.reader(io.StringIO(text, newline=""), dialect=dialect, strict=True)
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            raise SourceError(
+                f"The CSV file ends inside a quoted field (from line {strict.line_num}), so it looks cut off; "
+                "none of it was read."
+            ) from error
+
+
+def _too_deep(data: object) -> bool:
+    """True when lists and objects nest deeper than ``MAX_JSON_DEPTH`` (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values() if isinstance(child, dict | list))
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value if isinstance(child, dict | list))
+    return False
 
 
 def _record_list(data: object, depth: int = 0) -> list[object] | None:

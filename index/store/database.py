@@ -2,13 +2,15 @@
 
 SQLite through sqlite-utils, WAL mode, schema built by numbered migrations. One article
 and its chunks are always written in one transaction, so a crash leaves either the old
-or the new version of an article, never half of one.
+or the new version of an article, never half of one. Read commands open it read-only
+(SQLite ``mode=ro``): they never write, and only a writing open runs migrations.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,17 +18,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import numpy as np
 import sqlite_utils
 
-from index.errors import NotFound
-from index.models import Article, ChunkSpan
+from index.errors import ArchiveReadOnly, ArchiveUnavailable, NotFound, system_error
+from index.models import Article, ChunkRecord, ChunkSpan
 from index.store.identity import text_key
 
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "archive.db"
+ANY_HASH = object()  # put_article without a compare-and-set
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -100,7 +104,42 @@ def _m2_sentence_vectors(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_sentence_vectors]
+def _m3_live_sources(db: sqlite_utils.Database) -> None:
+    """Live sources (``archivist sources``) and, per URL they fetch, its validators and the article it gave."""
+    db.execute(
+        """CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            last_sync_at TEXT,
+            last_status TEXT,
+            cursor TEXT,
+            retired INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE source_pages (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            article_id TEXT,
+            remote_id TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            lastmod TEXT,
+            parent TEXT,
+            listed INTEGER NOT NULL DEFAULT 1,
+            data TEXT,
+            fetched_at TEXT,
+            PRIMARY KEY (source_id, url)
+        )"""
+    )
+    db.execute("CREATE INDEX source_pages_article ON source_pages(article_id)")
+
+
+MIGRATIONS = [_m1_initial, _m2_sentence_vectors, _m3_live_sources]
 VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
 ARTICLE_COLUMNS = (
     "id",
@@ -151,21 +190,58 @@ class GenerationRecord:
 class Store:
     """The SQLite archive. Cheap to open; every method is one short transaction."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """Open (for writing: create and migrate) the archive; ``read_only`` never writes a byte of it.
+
+        A read-only open of a database whose folder cannot be written (a mounted backup, a replica without
+        its ``-shm`` file) falls back to SQLite's ``immutable`` mode. Failures become named errors.
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self._immutable = False
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self.db.enable_wal()
-        self._migrate()
+        try:
+            if read_only:
+                self._open_for_reading()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db.enable_wal()
+                self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise system_error(exc) from exc
+
+    def _open_for_reading(self) -> None:
+        if not self.path.is_file():
+            raise ArchiveUnavailable(
+                f"There is no archive in {self.path.parent} yet: add articles with `archivist ingest`."
+            )
+        try:
+            version = self.schema_version()
+        except sqlite3.OperationalError:
+            log.info("opening %s as immutable: its folder cannot be written", self.path)
+            self.close()
+            self._immutable = True
+            version = self.schema_version()
+        if version < len(MIGRATIONS):
+            raise ArchiveReadOnly(
+                "The archive needs a schema upgrade, which only a writing command makes: "
+                "run `archivist index` once with write access to its folder."
+            )
 
     @property
     def db(self) -> sqlite_utils.Database:
         """This thread's connection: SQLite connections are not shared between threads."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+            if self.read_only:  # the path as bytes: a folder name need not be UTF-8
+                mode = "ro&immutable=1" if self._immutable else "ro"
+                target: str | Path = f"file:{quote(os.fsencode(self.path.resolve()))}?mode={mode}"
+            else:
+                target = self.path
+            conn = sqlite3.connect(target, uri=self.read_only, timeout=30, check_same_thread=False)
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
             db = sqlite_utils.Database(conn)
@@ -175,8 +251,8 @@ class Store:
         return db
 
     @classmethod
-    def in_home(cls, home: Path) -> Store:
-        return cls(home / DB_FILENAME)
+    def in_home(cls, home: Path, *, read_only: bool = False) -> Store:
+        return cls(home / DB_FILENAME, read_only=read_only)
 
     def close(self) -> None:
         with self._connections_lock:
@@ -199,7 +275,10 @@ class Store:
             log.info("applied migration %d (%s)", number, migration.__name__)
 
     def schema_version(self) -> int:
-        return self.db.conn.execute("SELECT COALESCE(MAX(number), 0) FROM _migrations").fetchone()[0]
+        conn = self.db.conn
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone() is None:
+            return 0
+        return conn.execute("SELECT COALESCE(MAX(number), 0) FROM _migrations").fetchone()[0]
 
     # -- articles -----------------------------------------------------------------------
     def find_by_id(self, article_id: str) -> Article | None:
@@ -237,8 +316,14 @@ class Store:
             out.update(self.db.conn.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", part))
         return out
 
-    def put_article(self, article: Article, chunks: Sequence[ChunkSpan]) -> None:
-        """Insert or replace one article and all of its chunks in one transaction."""
+    def put_article(self, article: Article, chunks: Sequence[ChunkSpan], *, expected_hash: object = ANY_HASH) -> bool:
+        """Insert or replace one article and all of its chunks in one transaction.
+
+        With ``expected_hash`` (None: the article must not be stored yet) it is a compare-and-set: nothing is
+        written, and False returned, when the stored version's content hash differs or another article
+        already holds the same text, so two writers never both count one article as theirs.
+        """
+        key = text_key(article.body)
         row = {
             "id": article.id,
             "title": article.title,
@@ -251,12 +336,20 @@ class Store:
             "source": article.source,
             "origin": article.origin,
             "content_hash": article.content_hash,
-            "text_key": text_key(article.body),
+            "text_key": key,
             "first_seen": article.first_seen,
             "updated_at": article.updated_at,
         }
         conn = self.db.conn
         with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            if expected_hash is not ANY_HASH:
+                current = conn.execute("SELECT content_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+                other = conn.execute(
+                    "SELECT 1 FROM articles WHERE text_key = ? AND id != ?", (key, article.id)
+                ).fetchone()
+                if (current[0] if current else None) != expected_hash or other:
+                    return False
             conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
             cols = ", ".join(f'"{c}"' for c in row)
             marks = ", ".join("?" * len(row))
@@ -269,6 +362,7 @@ class Store:
                 "INSERT OR REPLACE INTO meta VALUES ('last_ingested_at', ?)",
                 (article.updated_at,),
             )
+        return True
 
     def delete_articles(self, ids: Iterable[str]) -> int:
         ids = list(ids)
@@ -320,13 +414,28 @@ class Store:
         return self.db.conn.execute("SELECT MAX(published_at) FROM articles").fetchone()[0]
 
     # -- chunks and vectors ---------------------------------------------------------------
-    def iter_chunk_rows(self) -> Iterator[tuple]:
-        """(chunk id, article id, ordinal, start, end, text, title, source, author, category, published_at, url)."""
-        yield from self.db.conn.execute(
+    def chunk_records(self) -> Iterator[ChunkRecord]:
+        """Every chunk with its article's metadata, in chunk id order."""
+        rows = self.db.conn.execute(
             'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.text, a.title, a.source, a.author, '
             "a.category, a.published_at, a.url FROM chunks c JOIN articles a ON a.id = c.article_id "
             "ORDER BY c.id"
         )
+        for chunk_id, article_id, ordinal, start, end, text, title, source, author, category, published, url in rows:
+            yield ChunkRecord(
+                chunk_id=chunk_id,
+                article_id=article_id,
+                ordinal=ordinal,
+                start=start,
+                end=end,
+                text=text,
+                title=title,
+                source=source,
+                author=author,
+                category=category,
+                published_at=published,
+                url=url,
+            )
 
     def chunks_of(self, article_id: str) -> list[StoredChunk]:
         rows = self.db.conn.execute(

@@ -1,7 +1,8 @@
 """How articles are identified, compared and deduplicated.
 
-- ``article_id``: stable across re-runs: derived from the URL when there is one, else from
-  the origin (file path and record number) and title.
+- ``article_id``: stable across re-runs: derived from the URL when it is a real web address
+  (``http(s)://host/...``), else from the origin (file path and record number) and title. Placeholders
+  such as ``N/A``, ``#`` or a relative path are not identities: they would make unrelated records one article.
 - ``content_hash``: everything stored about the article; a change means "update".
 - ``text_key``: the body normalised (case, punctuation, white space folded); two articles
   with the same key are the same text and collapse into one.
@@ -13,6 +14,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 from index.models import ArticleDraft
 
@@ -23,8 +25,24 @@ def _digest(text: str, length: int = 16) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+def web_url(url: str | None) -> str | None:
+    """``url`` stripped when it is an absolute http(s) address with a host, else None."""
+    text = (url or "").strip()
+    if not text or any(char.isspace() for char in text):
+        return None
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return text
+
+
 def article_id(draft: ArticleDraft) -> str:
-    key = f"url:{draft.url.strip()}" if draft.url else f"origin:{draft.origin}\x00{draft.title.strip()}"
+    url = web_url(draft.url)
+    key = f"url:{url}" if url else f"origin:{draft.origin}\x00{draft.title.strip()}"
     return _digest(key, 12)
 
 

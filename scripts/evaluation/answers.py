@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from index.answering import abstention
+from index.answering.candidates import QueryEncoder
 from index.answering.compose import conclude, deliberate, parse_date
-from index.answering.quotes import QueryEncoder
 from index.answering.sentence_cache import SentenceVectorCache, text_key
 from index.answering.verifier import SentenceVerifier
 from index.models import Answer, Article, Filters, Hit
@@ -318,7 +318,7 @@ def _ask(
     if mask is not None:
         hits, bodies = mask(hits, bodies)
     deliberation = deliberate(question, hits, bodies, embedder=embedder, verifier=verifier)
-    shown = conclude(question, hits, deliberation, answer=True, now=now)
+    shown = conclude(hits, deliberation, answer=True, now=now)
     decided = abstention.should_answer(deliberation.signals) and not shown.abstained
     return shown, deliberation.signals, decided
 

@@ -105,6 +105,8 @@ class FakeDiscord:
         self.attachments: dict[str, bytes] = {}
         self.identifies: list[dict] = []
         self.resumes = 0
+        self.refuse_handshakes = 0  # gateway handshakes to fail (HTTP 502 instead of the upgrade) before accepting
+        self.refused_handshakes = 0
         self.threads: dict[int, dict] = {}
         self.rate_limits: list[dict] = []  # {"method", "pattern", "retry_after", "times", "hits": [t...]}
         self.bot_user = _user(BOT_ID, "Archivist", bot=True)
@@ -214,7 +216,10 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ gateway
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.refused_handshakes < self.refuse_handshakes:
+            self.refused_handshakes += 1
+            return web.Response(status=502, text="gateway unavailable")
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         self._ws = ws

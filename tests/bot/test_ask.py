@@ -2,7 +2,8 @@
 
 import asyncio
 
-from bot.render import format_date
+from bot.escape import escape
+from index.present import format_date, present_answer
 from tests.bot.archive import HOSTILE_URL, RAW_MENTIONS
 from tests.bot.fake_discord import (
     BOT_ID,
@@ -29,8 +30,10 @@ async def test_slash_ask_defers_then_answers_with_the_archives_verbatim_quotes(b
     assert f"> “{ARTICLE_5}" in text.split("\n\n")[0]  # the article-5 sentence is the first quote
     assert f"[1] {SEED_TITLE}" in text  # the seed page has no URL, so its source line is not a link
     (answer,) = engine.returned("ask")
-    for number, quote in enumerate(answer.quotes[:3], start=1):
-        assert f"[{number}]" in text and quote.title[:40] in text
+    cited = list(dict.fromkeys(q.article_id for q in answer.quotes[:3]))
+    for number, article_id in enumerate(cited, start=1):  # one source line per article, however many quotes
+        title = next(q.title for q in answer.quotes if q.article_id == article_id)
+        assert f"[{number}]" in text and text.count(title[:40]) == 1
     if answer.as_of:
         assert f"As of {format_date(answer.as_of)}" in text
     assert not is_ephemeral(reply)
@@ -143,8 +146,10 @@ async def test_more_sources_pages_further_sources_for_the_asker_only(bot, discor
     log = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=1001)
     (answer_message,) = await discord_fake.wait_until(log.reply_messages, timeout=20)
     (answer,) = engine.returned("ask")
+    presented = present_answer(answer)
     shown = min(len(answer.quotes), 3)
-    assert f"[{shown}]" in message_text(answer_message) and f"[{shown + 1}]" not in message_text(answer_message)
+    last = max(block.source for block in presented.blocks[:shown])  # sources are numbered per article
+    assert f"[{last}]" in message_text(answer_message) and f"[{last + 1}]" not in message_text(answer_message)
     more = buttons(answer_message)["More sources"]
     stranger = await discord_fake.click(answer_message, more, user_id=2002, user_name="bob")
     (refusal,) = await discord_fake.wait_until(stranger.replies)
@@ -153,13 +158,32 @@ async def test_more_sources_pages_further_sources_for_the_asker_only(bot, discor
     (page,) = await discord_fake.wait_until(first.replies, timeout=20)
     assert is_ephemeral(page)
     text = message_text(page)
-    if len(answer.quotes) > shown:  # further quotes of the answer first
-        assert f"[{shown + 1}]" in text and "[1]" not in text
-    else:  # then further articles, found by a search that leaves out the ones already quoted
+    if len(answer.quotes) > shown:  # further quotes of the answer first, citing their articles' numbers
+        assert escape(presented.blocks[shown].text[:40]) in text
+        assert all(f"[{block.source}]" in text for block in presented.blocks[shown : shown + 3])
+    else:  # then further articles, numbered on after the answer's sources, found leaving out those already quoted
         cited = {q.article_id for q in answer.quotes}
         fresh = [h for h in engine.returned("search")[0] if h.article_id not in cited]
-        assert fresh and f"**{shown + 1}.**" in text and fresh[0].title[:30] in text
+        assert fresh and f"**{len(presented.sources) + 1}.**" in text and fresh[0].title[:30] in text
         assert all(q.title[:30] not in text for q in answer.quotes)
+
+
+async def test_more_sources_under_a_follow_up_searches_the_question_completed_from_the_thread(
+    bot, discord_fake, engine
+):
+    log = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=1001)
+    (answer_message,) = await discord_fake.wait_until(log.reply_messages, timeout=20)
+    opened = await discord_fake.click(answer_message, buttons(answer_message)["Follow up"], user_id=1001)
+    await discord_fake.wait_until(lambda: opened.replies() if len(opened.replies()) else None)
+    follow_up = await discord_fake.user_message("and what did Biden tell CNN?", channel_id=int(answer_message["id"]))
+    (reply,) = await discord_fake.wait_until(lambda: discord_fake.replies_to(follow_up), timeout=20)
+    answer = engine.returned("ask")[-1]
+    assert answer.question == "and what did Biden tell CNN?" and "article 5" in answer.query
+    searches = len(engine.calls_to("search"))
+    more = await discord_fake.click(reply, buttons(reply)["More sources"], user_id=1001)
+    await discord_fake.wait_until(more.replies, timeout=20)
+    (query,), _ = engine.calls_to("search")[searches]
+    assert query == answer.query  # what was asked, not the bare follow-up
 
 
 async def test_thumbs_up_and_down_with_reason_forwarded_to_feedback_channel(bot, discord_fake):

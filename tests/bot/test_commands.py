@@ -7,7 +7,7 @@ from index.errors import ConfigError
 from index.settings import Settings
 from tests.bot.fake_discord import CHANNEL_ID, MANAGE_GUILD, MOD_ROLE_ID, is_ephemeral, message_text
 
-ALL_COMMANDS = {"ask", "search", "recent", "article", "stats", "help", "reindex", "ingest"}
+ALL_COMMANDS = {"ask", "search", "recent", "article", "stats", "help", "reindex", "ingest", "sources"}
 
 
 async def test_sync_sends_every_command_with_descriptions_and_moderator_permissions(bot, discord_fake):
@@ -19,7 +19,10 @@ async def test_sync_sends_every_command_with_descriptions_and_moderator_permissi
             assert option["description"].strip(), (command["name"], option["name"])
     assert int(synced["reindex"]["default_member_permissions"]) == MANAGE_GUILD
     assert int(synced["ingest"]["default_member_permissions"]) == MANAGE_GUILD
-    for name in ALL_COMMANDS - {"reindex", "ingest"}:
+    assert int(synced["sources"]["default_member_permissions"]) == MANAGE_GUILD
+    for subcommand in synced["sources"]["options"]:
+        assert subcommand["description"].strip() and all(o["description"].strip() for o in subcommand["options"])
+    for name in ALL_COMMANDS - {"reindex", "ingest", "sources"}:
         assert synced[name]["default_member_permissions"] is None
     ask_options = {o["name"]: o for o in synced["ask"]["options"]}
     assert set(ask_options) == {"question", "after", "before", "source", "category", "only_me"}

@@ -11,6 +11,7 @@ PER_CATEGORY = 12  # about 60 articles and 130 passages: a re-index of a few sec
 
 
 @pytest.mark.slow
+@pytest.mark.needs_datasets
 async def test_answers_keep_flowing_and_loop_lag_stays_low_during_a_full_reindex(
     tmp_path, model_cache, shared_embedder
 ):

@@ -4,7 +4,7 @@ import json
 import re
 
 from tests.bot.fake_discord import AUDIT_CHANNEL_ID, CHANNEL_ID, MANAGE_GUILD, is_ephemeral, message_text
-from tests.conftest import DATASETS
+from tests.conftest import small_multihop_articles
 
 MATTEL_TITLE = "Mattel slammed for ‘inaccurate’ Cherokee Barbie"
 MATTEL_QUESTION = "Why was Mattel criticised over its Cherokee Barbie doll?"
@@ -57,8 +57,7 @@ async def test_second_reindex_is_refused_while_one_runs(bot, discord_fake, engin
 
 
 def mattel_record() -> dict:
-    corpus = json.loads((DATASETS / "multihop_rag" / "corpus_train.json").read_text(encoding="utf-8"))
-    return next(doc for doc in corpus if doc["title"] == MATTEL_TITLE)
+    return next(doc for doc in small_multihop_articles() if doc["title"] == MATTEL_TITLE)
 
 
 async def test_ingest_adds_a_real_article_that_ask_then_quotes(bot, discord_fake, engine):
@@ -74,8 +73,9 @@ async def test_ingest_adds_a_real_article_that_ask_then_quotes(bot, discord_fake
     assert "Ingested ../new stories.json: 1 added, 0 updated" in text.replace("\\", "")
     assert re.search(r"Searchable now: \d+ passages embedded, \d+ vectors in total, index generation 3\.", text), text
     ((paths,), _) = engine.calls_to("ingest")[0]
-    assert paths[0].suffix == ".json" and ".." not in paths[0].name
-    assert not paths[0].exists()  # the temporary copy is removed
+    assert paths[0].name.endswith(".json") and ".." not in paths[0].name
+    (stored,) = [a for a in engine.real.store.list_articles() if a.title == MATTEL_TITLE]
+    assert stored.origin.startswith("upload:")  # no temporary file for --prune to find gone
     # The audit line is posted beside the reply, not before it: wait for it.
     await discord_fake.wait_until(
         lambda: [m for m in discord_fake.channel_messages(AUDIT_CHANNEL_ID) if "ingested" in m["content"]]

@@ -1,12 +1,16 @@
 """Limit handling and escaping, checked directly on the pure rendering functions."""
 
+import json
+import unicodedata
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot import render
 from bot.escape import ZWSP, escape
-from index.models import Answer, Quote
+from index.models import Answer, Article, FileProblem, Hit, IngestReport, Quote, RelatedArticle
 from tests.bot.fake_discord import limit_problems, utf16_length
+from tests.index.present.samples import CRANES, HOSTILE, controls, quote
 
 PIECES = list("ab .!?\n@<>#*_`|[]") + ["😀", "e\u0301", "👩\u200d👧", "🇬🇧", "\u200d", "𝔘", "@everyone ", "<@1234>"]
 LONG_TEXT = st.lists(st.sampled_from(PIECES), max_size=1500).map("".join)
@@ -33,8 +37,34 @@ def test_clip_fits_and_never_splits_a_character(text, limit):
         kept = clipped[:-1].rstrip()
         assert text.startswith(kept)
         rest = text[len(kept) :]
-        assert not kept or not render._extends_previous(rest[0])
+        assert not kept or not _continues_a_character(rest[0])
         assert not kept.endswith("\u200d")
+        assert _regional_indicators_at_end(kept) % 2 == 0  # never half a flag
+
+
+def _continues_a_character(ch: str) -> bool:
+    """Whether ``ch`` belongs to the character before it (a mark, joiner, variation selector, skin tone, tag)."""
+    code = ord(ch)
+    return (
+        unicodedata.category(ch) in ("Mn", "Me", "Mc")
+        or ch in "\u200d\u034f"
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+    )
+
+
+def _regional_indicators_at_end(text: str) -> int:
+    count = 0
+    while count < len(text) and 0x1F1E6 <= ord(text[-1 - count]) <= 0x1F1FF:
+        count += 1
+    return count
+
+
+def test_clip_keeps_whole_flags_and_emoji_sequences():
+    assert render.clip("ab🇬🇧🇫🇷", 8) == "ab🇬🇧…"
+    assert render.clip("family 👩\u200d👧 here", 10) == "family…"
+    assert render.clip("cafe\u0301s", 5) == "caf…"
 
 
 @given(LONG_TEXT, st.integers(min_value=20, max_value=1500))
@@ -95,3 +125,57 @@ def test_a_long_deep_link_gives_way_to_the_plain_url_before_the_headline_is_cut(
     line = linked_line("[1] ", title, deep, ["The Sydney Morning Herald"], 200, plain_url="https://example.com/story")
     assert "Wall Street’s September slump deepens" in line and "(https://example.com/story)" in line
     assert len(line) <= 200
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_an_answer_lists_each_article_once_and_its_quotes_cite_that_number():
+    first = render.answer_embed(CRANES).to_dict()
+    assert first["description"].split("\n\n") == [
+        "> “The cranes arrive in May.” [1]",
+        "> “…unions welcomed the cranes…” [2]",  # a trimmed clause is marked where it goes on
+        "> “They cost $40m.” [1]",
+    ]
+    assert first["fields"][0]["value"].splitlines() == [
+        "[1] [Cranes due](https://news.example/a#:~:text=x) — Harbour Times / Ann Lee, 2 Nov 2023",
+        "[2] [Unions](https://news.example/b) — Dock News, 2 Nov 2023",
+    ]
+    assert first["footer"]["text"] == "As of 2 Nov 2023"
+    second = render.answer_embed(CRANES, start=3).to_dict()
+    assert second["description"] == "> “Work starts soon.” [3]"
+    assert second["fields"][0]["value"].startswith("[3] [Work](") and "\n" not in second["fields"][0]["value"]
+
+
+def test_no_control_character_reaches_discord():
+    hostile_quote = quote("a", HOSTILE, title=HOSTILE, source=HOSTILE, author=HOSTILE)
+    answer = Answer(question=HOSTILE, abstained=False, quotes=(hostile_quote,), notes=(HOSTILE,), summary=HOSTILE)
+    related = RelatedArticle("a", HOSTILE, "https://x.example/a", HOSTILE, "2023-01-01", 0.2)
+    hit = Hit(1, "a", HOSTILE, "https://x.example/a", HOSTILE, HOSTILE, HOSTILE, "2023-01-01", HOSTILE, 0, 9, 1.0)
+    article = Article(
+        "a", HOSTILE, HOSTILE + "\n\n" + HOSTILE, HOSTILE, "h", "2023", "2023", None, HOSTILE, None, HOSTILE
+    )
+    embeds = [
+        render.answer_embed(answer),
+        render.answer_embed(Answer(question=HOSTILE, abstained=True, related=(related,), notes=(HOSTILE,))),
+        render.search_embed(HOSTILE, [hit], 0),
+        render.more_hits_embed(HOSTILE, [hit], 2),
+        render.recent_embed([article], HOSTILE, HOSTILE),
+        render.article_embed(article),
+    ]
+    texts = [s for e in embeds for s in _strings(e.to_dict())]
+    texts += [
+        render.thread_name(HOSTILE),
+        render.choice_label(HOSTILE),
+        render.progress_text(HOSTILE, 1, 2, full=False),
+    ]
+    texts.append(render.ingest_summary(HOSTILE, IngestReport(skipped=(FileProblem(HOSTILE, HOSTILE),))))
+    assert all(controls(text) == [] for text in texts), [t for t in texts if controls(t)][:3]
+    assert "Harbour cranes" in json.dumps(embeds[0].to_dict(), ensure_ascii=False)

@@ -1,7 +1,9 @@
 """Load on the real engine, gateway reconnects and rate limits."""
 
 import asyncio
+import logging
 
+from bot.runner import start_bot
 from tests.bot.fake_discord import message_text
 
 QUESTION = "What does NATO's article 5 say?"
@@ -38,3 +40,24 @@ async def test_rate_limited_follow_up_is_retried_after_retry_after(bot, discord_
     attempts = [r for r in discord_fake.requests if r.path.startswith("/api/v10/webhooks/")]
     assert [r.status for r in attempts] == [429, 200]
     assert ARTICLE_5 in message_text(reply)
+
+
+async def test_refused_gateway_handshakes_at_start_up_are_retried_with_one_line_each(
+    engine, settings, discord_fake, monkeypatch, caplog
+):
+    monkeypatch.setattr("bot.client.HANDSHAKE_BACKOFF", 0.05)
+    discord_fake.refuse_handshakes = 3
+    caplog.set_level(logging.WARNING)
+    bot = await start_bot(engine, settings, guild_ready_timeout=0.05)
+    try:
+        assert discord_fake.refused_handshakes == 3 and len(discord_fake.identifies) == 1
+        log = await discord_fake.slash("ask", {"question": QUESTION})
+        (reply,) = await discord_fake.wait_until(log.replies, timeout=20)
+        assert ARTICLE_5 in message_text(reply)
+    finally:
+        await bot.close()
+    failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(failures) == 3, [r.getMessage() for r in failures]
+    for record in failures:
+        assert "Could not connect to Discord's gateway (handshake answered 502)" in record.getMessage()
+        assert record.exc_info is None

@@ -16,6 +16,7 @@ async def test_archivist_run_connects_syncs_and_answers_like_against_discord(bui
     home = tmp_path / "home"
     shutil.copytree(built_home, home)
     fake = FakeDiscord()
+    fake.refuse_handshakes = 2  # a gateway that is not ready yet when the bot starts
     await fake.start()
     env = {
         **os.environ,
@@ -49,3 +50,5 @@ async def test_archivist_run_connects_syncs_and_answers_like_against_discord(bui
         output, _ = await proc.communicate()
         await fake.stop()
     assert b"process-token-never-logged" not in output and log.token.encode() not in output
+    assert output.count(b"Could not connect to Discord's gateway (handshake answered 502); retrying in") == 2
+    assert b"Traceback" not in output and b"AttributeError" not in output

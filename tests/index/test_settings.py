@@ -71,12 +71,35 @@ def test_token_file_and_secrecy(tmp_path):
         ("ARCHIVIST_LOG_LEVEL", "loud"),
         ("ARCHIVIST_EMBEDDER", "gpt"),
         ("ARCHIVIST_CHUNK_TOKENS", "many"),
+        ("ARCHIVIST_CHUNK_TOKENS", "257"),
+        ("ARCHIVIST_CHUNK_TOKENS", "inf"),
+        ("ARCHIVIST_MAX_FILE_MB", "inf"),
+        ("ARCHIVIST_MAX_FILE_MB", "nan"),
+        ("ARCHIVIST_COOLDOWN_SECONDS", "-nan"),
+        ("ARCHIVIST_HNSW_THRESHOLD", "1e400"),
         ("ARCHIVIST_DISCORD_API_BASE", "discord.com"),
     ],
 )
 def test_bad_values_are_one_clear_sentence_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.load({name: value})
+
+
+def test_the_chunk_size_cap_is_what_the_embedder_reads_and_admits_the_default():
+    from index.embedding.base import MAX_SEQUENCE
+    from index.settings import MAX_CHUNK_TOKENS
+
+    assert Settings().chunk_tokens <= MAX_CHUNK_TOKENS <= MAX_SEQUENCE
+    assert Settings.load({"ARCHIVIST_CHUNK_TOKENS": str(MAX_CHUNK_TOKENS)}).chunk_tokens == MAX_CHUNK_TOKENS
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00binary", b"max_file_mb = inf\n", b"chunk_tokens = nan\n"])
+def test_a_binary_or_non_finite_toml_file_is_one_sentence(tmp_path, content):
+    config = tmp_path / "archivist.toml"
+    config.write_bytes(content)
+    with pytest.raises(ConfigError) as raised:
+        Settings.load({"ARCHIVIST_CONFIG": str(config)})
+    assert str(raised.value).count(".") >= 1 and "\n" not in str(raised.value)
 
 
 def test_every_setting_has_help_and_a_field():

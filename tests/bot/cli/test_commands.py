@@ -2,11 +2,14 @@
 
 import json
 import shutil
+import sqlite3
+from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from tests.index.present.samples import ESCAPES, controls
 
 
 @pytest.fixture
@@ -16,9 +19,10 @@ def run(built_home, tmp_path, model_cache, monkeypatch):
     monkeypatch.setenv("ARCHIVIST_MODEL_CACHE", str(model_cache))
     runner = CliRunner()
 
-    def invoke(*args: str):
-        return runner.invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+    def invoke(*args: str, color: bool = False):
+        return runner.invoke(cli, ["--home", str(home), *args], catch_exceptions=False, color=color)
 
+    invoke.home = home
     return invoke
 
 
@@ -84,3 +88,66 @@ def test_settings_markdown_matches_the_readme():
 
     table = CliRunner().invoke(cli, ["settings", "--markdown"]).output.strip()
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_ingest_follows_symlinks_only_when_asked_and_only_inside_the_given_paths(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "real").mkdir(parents=True)
+    (folder / "real" / "story.txt").write_text("Linked story\n\nReached through a link.", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("Secret\n\nOutside the folder.", encoding="utf-8")
+    (folder / "link.txt").symlink_to(folder / "real" / "story.txt")
+    (folder / "secret.txt").symlink_to(tmp_path / "secret.txt")
+    home = ["--home", str(tmp_path / "home")]
+    plain = CliRunner().invoke(cli, [*home, "ingest", str(folder / "*.txt"), "--json"])
+    assert plain.exit_code == 1, "nothing could be read"
+    skipped = json.loads(plain.output.splitlines()[0])["skipped"]
+    assert {p["origin"].rsplit("/", 1)[1] for p in skipped} == {"link.txt", "secret.txt"}
+    result = CliRunner().invoke(cli, [*home, "ingest", str(folder / "*.txt"), "--follow-symlinks", "--json"])
+    followed = json.loads(result.output)
+    assert followed["added"] == 1
+    (outside,) = followed["skipped"]
+    assert outside["origin"].endswith("secret.txt") and "outside the given paths" in outside["reason"]
+
+
+def test_article_text_cannot_drive_the_terminal_but_json_keeps_it_verbatim(run, tmp_path):
+    escapes = "".join(ESCAPES)
+    stored = {
+        "title": f"Harbour cranes{escapes} arrive in Lisbon",
+        "body": f"The harbour cranes arrived in Lisbon in May.{escapes}\n\nThe port paid $40m for the harbour cranes.",
+        "author": f"Ann{escapes} Lee",
+        "source": f"Harbour{escapes} Times",
+        "published_at": "2023-11-02T08:00:00+00:00",
+        "url": "https://news.example/cranes",
+    }
+    (tmp_path / "hostile.json").write_text(json.dumps([stored]), encoding="utf-8")
+    assert json.loads(run("ingest", str(tmp_path / "hostile.json"), "--json").output)["added"] == 1
+    assert run("index").exit_code == 0
+    listed = [json.loads(line) for line in run("articles", "list", "--json").output.splitlines()]
+    (article_id,) = [a["id"] for a in listed if a["url"] == stored["url"]]
+    # color=True: click passes escapes through as it does to a terminal (to a pipe it strips only CSI colours)
+    outputs = {
+        "list": run("articles", "list", color=True).output,
+        "show": run("articles", "show", article_id, color=True).output,
+        "recent": run("recent", "-n", "20", color=True).output,
+        "search": run("search", "harbour cranes Lisbon", color=True).output,
+        "ask": run("ask", "When did the harbour cranes arrive in Lisbon?", color=True).output,
+    }
+    for name, output in outputs.items():
+        assert controls(output) == [], (name, controls(output))
+    assert "Harbour cranes arrive in Lisbon — Harbour Times / Ann Lee, 2 Nov 2023" in outputs["list"]
+    assert outputs["show"].startswith("Harbour cranes arrive in Lisbon\nHarbour Times / Ann Lee, 2 Nov 2023\n")
+    assert "Harbour cranes arrive in Lisbon" in outputs["search"] and "Lisbon" in outputs["ask"]
+    shown = run("articles", "show", article_id, "--json").output
+    assert controls(shown.rstrip("\n")) == []  # escaped as \\u001b, \\u009b, …
+    data = json.loads(shown)
+    with closing(sqlite3.connect(run.home / "archive.db")) as db:
+        row = db.execute("SELECT title, body, author, source FROM articles WHERE id = ?", (article_id,)).fetchone()
+    assert (data["title"], data["body"], data["author"], data["source"]) == row  # exactly what is stored
+    assert "\x1b]0;pwned\x07" in data["title"] and "\x9b31m" in data["body"]  # which keeps the escapes
+    for line in [
+        *run("articles", "list", "--json").output.splitlines(),
+        run("ask", "When did the harbour cranes arrive in Lisbon?", "--json").output.rstrip("\n"),
+        run("search", "harbour cranes Lisbon", "--json").output.rstrip("\n"),
+    ]:
+        assert controls(line) == []
+        json.loads(line)

@@ -3,8 +3,9 @@ from datetime import UTC, datetime
 import pytest
 
 from index.answering import abstention
-from index.answering.compose import asks_for_latest, compose_answer, contextualize, format_date, parse_date
+from index.answering.compose import compose_answer, format_date, parse_date
 from index.models import Hit
+from index.question import Question, contextualize
 from tests.index.embedding.fake_embedding import BagOfWordsEmbedder
 
 BODIES = {
@@ -104,14 +105,12 @@ def test_nothing_retrieved_abstains(always_answer):
 
 
 def test_follow_up_uses_the_previous_question(always_answer):
-    answer = compose_answer(
-        "and what about inflation?",
-        [hit("new", 1.0)],
-        BODIES,
-        embedder=BagOfWordsEmbedder(),
-        history=["What did the central bank do with interest rates?"],
+    question = Question.parse(
+        "and what about inflation?", history=["What did the central bank do with interest rates?"]
     )
+    answer = compose_answer(question, [hit("new", 1.0)], BODIES, embedder=BagOfWordsEmbedder())
     assert answer.question == "and what about inflation?"
+    assert answer.query == answer.search_query == "and what about inflation? central bank interest rates"
     assert "interest rates" in answer.quotes[0].text
 
 
@@ -158,7 +157,7 @@ def test_standalone_questions_are_left_alone():
     ],
 )
 def test_latest_questions_are_recognised(question, latest):
-    assert asks_for_latest(question) is latest
+    assert Question.parse(question).latest is latest
 
 
 def test_dates_parse_and_format():

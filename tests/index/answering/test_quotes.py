@@ -1,17 +1,11 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.answering.quotes import (
-    FEATURES,
-    MAX_CANDIDATES,
-    candidate_features,
-    display_text,
-    named_articles,
-    question_clauses,
-    rank_quotes,
-    select_quotes,
-)
+from index.answering.candidates import FEATURES, MAX_CANDIDATES, candidate_features, named_articles
+from index.answering.quotes import rank_quotes, select_quotes
 from index.models import Hit
+from index.present import display_text
+from index.question import question_clauses
 from tests.index.embedding.fake_embedding import BagOfWordsEmbedder
 
 GM = (

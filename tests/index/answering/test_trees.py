@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from index.answering.quotes import FEATURES, MODEL_PATH, load_quote_models, quote_models
+from index.answering.candidates import FEATURES
+from index.answering.ranker import MODEL_PATH, load_quote_models, quote_models
 from index.answering.trees import ModelFileError, TreeEnsemble, tree_dict
 
 # x0 <= 0.5 ? (x1 <= 2 ? 1.0 : 2.0) : -1.0     and a one-leaf tree worth 0.25
@@ -51,13 +52,17 @@ def test_malformed_models_are_refused_with_a_named_error(broken):
 
 def test_an_unreadable_or_mismatched_quote_model_file_is_a_named_error(tmp_path):
     path = tmp_path / "model.json"
+    about = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["about"]
     path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelFileError, match="cannot read"):
-        load_quote_models(path)
-    path.write_text(json.dumps({"ranker": STUMPS}), encoding="utf-8")  # no answerability model
-    with pytest.raises(ModelFileError, match="cannot read"):
+    with pytest.raises(ModelFileError, match="cannot be read"):
         load_quote_models(path)
     path.write_text(json.dumps({"ranker": STUMPS, "answerability": STUMPS}), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="no about block"):
+        load_quote_models(path)
+    path.write_text(json.dumps({"about": about, "ranker": STUMPS}), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="lacks the answerability model"):
+        load_quote_models(path)
+    path.write_text(json.dumps({"about": about, "ranker": STUMPS, "answerability": STUMPS}), encoding="utf-8")
     with pytest.raises(ModelFileError, match="other features"):
         load_quote_models(path)
 

@@ -73,7 +73,7 @@ def test_the_adapter_shifts_every_layer_of_the_bundled_model() -> None:
 def test_an_unreadable_adapter_is_a_named_error(tmp_path: Path) -> None:
     broken = tmp_path / "verifier.npz"
     broken.write_bytes(b"not an npz file")
-    with pytest.raises(ModelFileError, match="cannot read the verifier adapter"):
+    with pytest.raises(ModelFileError, match="cannot be read as a verifier adapter"):
         load_adapter(broken)
     np.savez(broken, scale=np.float32(2.0))
     with pytest.raises(ModelFileError):

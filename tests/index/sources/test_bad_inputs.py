@@ -1,5 +1,6 @@
 """Every kind of bad input gets a clear, per-file reason instead of an exception."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,48 @@ def test_html_page_with_an_enormous_tree_is_refused_before_extraction(tmp_path):
     assert reasons(result) == [
         "The HTML page has about 160,004 tags (the limit is 150,000), too many for one article page."
     ]
+
+
+ALIAS_BOMB = (
+    "---\n"
+    + "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 9)}]\n" for n in range(8))
+    + "title: *i\n---\nBody of the bomb.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "front_matter",
+    [
+        ALIAS_BOMB,
+        "---\nbase: &b {title: T}\npost:\n  <<: *b\n---\nBody.\n",
+        "---\ntitle: &t Title\nauthor: *t\n---\nB\n",
+    ],
+)
+def test_front_matter_with_yaml_anchors_or_aliases_is_refused_quickly(tmp_path, front_matter):
+    path = tmp_path / "bomb.md"
+    path.write_text(front_matter, encoding="utf-8")
+    started = time.monotonic()
+    result = read_file(path)
+    assert time.monotonic() - started < 1
+    assert result.fatal
+    assert "YAML anchor or alias" in reasons(result)[0] and "line" in reasons(result)[0]
+
+
+def test_front_matter_fields_are_capped(tmp_path):
+    path = tmp_path / "long.md"
+    tags = ", ".join(f"tag{n}" for n in range(500))
+    path.write_text(
+        f"---\ntitle: {'T' * 50_000}\nauthor: {'A' * 5_000}\ntags: [{tags}]\nurl: N/A\n---\nThe body.\n",
+        encoding="utf-8",
+    )
+    (draft,) = read_file(path).drafts
+    assert len(draft.title) == 1_000 and draft.title.endswith("…")
+    assert len(draft.author) == 300 and len(draft.tags) == 100 and draft.url is None
+
+
+def test_front_matter_longer_than_the_cap_is_refused(tmp_path):
+    path = tmp_path / "huge-front.md"
+    path.write_text("---\n" + "".join(f"k{n}: v\n" for n in range(20_000)) + "---\nBody.\n", encoding="utf-8")
+    result = read_file(path)
+    assert result.fatal and "front matter is longer than" in reasons(result)[0]

@@ -13,6 +13,7 @@ import pytest
 
 from index.sources.ingest import IngestOptions, ingest, read_nothing
 from index.store.database import Store
+from tests.conftest import SEED_PAGE
 
 
 @pytest.fixture
@@ -124,8 +125,8 @@ def test_bbc_folder_collapses_exact_duplicates_and_decodes_the_pound(store, data
     assert sport_199 and "£" in sport_199[0].body
 
 
-def test_seed_page_keeps_the_article_and_drops_the_site_chrome(store, datasets):
-    report = ingest(store, [datasets / "seed-article.txt"])
+def test_seed_page_keeps_the_article_and_drops_the_site_chrome(store):
+    report = ingest(store, [SEED_PAGE])
     assert report.added == 1
     (article,) = store.list_articles()
     assert article.title == "Ukraine pessimistic about joining alliance as NATO meeting in Lithuania approaches"

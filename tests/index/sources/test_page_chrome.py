@@ -5,13 +5,14 @@ from dataclasses import replace
 from index.models import ArticleDraft
 from index.sources import clean_site_chrome, read_file
 from index.sources.page_chrome import strip_page_chrome
+from tests.conftest import SEED_PAGE
 
 SEED_TITLE = "Ukraine pessimistic about joining alliance as NATO meeting in Lithuania approaches"
 ARTICLE_FIVE_END = "It’s compulsory for all member states to join in to protect the country being attacked."
 
 
-def test_seed_page_is_one_article_without_its_sidebar(datasets):
-    result = read_file(datasets / "seed-article.txt")
+def test_seed_page_is_one_article_without_its_sidebar():
+    result = read_file(SEED_PAGE)
     (draft,) = result.drafts
     assert draft.title == SEED_TITLE
     assert draft.body.endswith(ARTICLE_FIVE_END)

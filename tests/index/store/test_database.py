@@ -1,8 +1,13 @@
 """The SQLite store: migrations, WAL, one transaction per article."""
 
+import os
 import sqlite3
 
+import pytest
+
+from index.errors import ArchiveCorrupt, ArchiveReadOnly, ArchiveUnavailable
 from index.models import Article, ChunkSpan
+from index.store import database
 from index.store.database import MIGRATIONS, Store
 
 
@@ -83,3 +88,72 @@ def test_vectors_are_kept_by_text_hash_and_pruned(tmp_path):
     assert set(store.get_vectors("m", ["h1", "h2", "h3"], 4)) == {"h1", "h2"}
     assert store.drop_vectors_except("m", {"h1"}) == 1
     assert store.known_vector_hashes("m") == {"h1"}
+
+
+def test_a_read_only_store_reads_and_never_writes(tmp_path):
+    store = Store(tmp_path / "archive.db")
+    store.put_article(make_article(), spans("One sentence. Two sentences."))
+    store.close()
+    before = (tmp_path / "archive.db").read_bytes()
+    reader = Store(tmp_path / "archive.db", read_only=True)
+    assert reader.get("a1").title == "Title" and reader.count("chunks") == 1
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.put_article(make_article("a2", body="Other."), spans("Other."))
+    reader.close()
+    assert (tmp_path / "archive.db").read_bytes() == before
+
+
+def test_a_read_only_open_falls_back_to_immutable_when_sqlite_cannot_share_memory(tmp_path, monkeypatch):
+    store = Store(tmp_path / "archive.db")
+    store.put_article(make_article(), spans("One sentence. Two sentences."))
+    store.close()
+    opened = []
+    connect = sqlite3.connect
+
+    def unwritable_folder(target, *args, **kwargs):  # what SQLite says when it cannot create the -shm file
+        opened.append(target)
+        if "immutable=1" not in str(target):
+            raise sqlite3.OperationalError("unable to open database file")
+        return connect(target, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", unwritable_folder)
+    reader = Store(tmp_path / "archive.db", read_only=True)
+    assert reader.get("a1").title == "Title"
+    assert "mode=ro" in opened[0] and "immutable=1" in opened[-1]
+
+
+def test_a_read_only_store_opens_a_folder_whose_name_is_not_utf8(tmp_path):
+    folder = tmp_path / os.fsdecode(b"caf\xe9 archive")
+    Store(folder / "archive.db").put_article(make_article(), spans("One sentence. Two sentences."))
+    assert Store(folder / "archive.db", read_only=True).get("a1").title == "Title"
+
+
+def test_reading_an_archive_that_needs_a_migration_says_so_and_leaves_it(tmp_path, monkeypatch):
+    Store(tmp_path / "archive.db").close()
+    before = (tmp_path / "archive.db").read_bytes()
+    newer = [*MIGRATIONS, lambda db: db.execute("CREATE TABLE later (x TEXT)")]  # as the next version's code
+    monkeypatch.setattr(database, "MIGRATIONS", newer)
+    with pytest.raises(ArchiveReadOnly, match="schema upgrade"):
+        Store(tmp_path / "archive.db", read_only=True)
+    assert (tmp_path / "archive.db").read_bytes() == before
+    assert Store(tmp_path / "archive.db").schema_version() == len(newer), "a writing open migrates"
+
+
+def test_reading_a_home_without_an_archive_creates_nothing(tmp_path):
+    with pytest.raises(ArchiveUnavailable, match="archivist ingest"):
+        Store(tmp_path / "nowhere" / "archive.db", read_only=True)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_file_that_is_not_an_archive_is_a_named_error(tmp_path):
+    path = tmp_path / "archive.db"
+    path.write_bytes(os.urandom(4096))
+    for read_only in (False, True):
+        with pytest.raises(ArchiveCorrupt, match="damaged"):
+            Store(path, read_only=read_only)
+
+
+def test_a_home_under_a_regular_file_is_a_named_error(tmp_path):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(ArchiveUnavailable, match="Not a directory"):
+        Store(tmp_path / "file" / "home" / "archive.db")

@@ -1,7 +1,6 @@
 """Chunk invariants: exact offsets, token budget, sentence boundaries, full coverage."""
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,8 +8,8 @@ from hypothesis import strategies as st
 
 from index.text.chunking import chunk_body, split_sentences
 from index.text.tokens import cl100k
+from tests.conftest import ROOT, SEED_PAGE
 
-DATASETS = Path(__file__).resolve().parents[4] / "shared" / "datasets"
 ENC = cl100k()
 
 
@@ -29,7 +28,7 @@ def assert_invariants(body: str, chunks, max_tokens: int) -> None:
 
 
 def test_news_article_chunks_end_on_sentence_boundaries():
-    body = (DATASETS / "seed-article.txt").read_text(encoding="utf-8")
+    body = SEED_PAGE.read_text(encoding="utf-8")
     chunks = chunk_body(body, max_tokens=64, overlap_tokens=16)
     assert len(chunks) > 5
     assert_invariants(body, chunks, 64)
@@ -86,8 +85,7 @@ def test_bad_budgets_are_refused():
 
 @pytest.mark.slow
 def test_multihop_corpus_chunks_fit_the_protocol():
-    docs = json.loads((DATASETS / "multihop_rag" / "corpus_train.json").read_text(encoding="utf-8"))[:60]
-    for doc in docs:
+    for doc in json.loads((ROOT / "data" / "multihop_rag_slice.json").read_text(encoding="utf-8"))[:60]:
         assert_invariants(doc["body"], chunk_body(doc["body"]), 256)
 
 
