@@ -16,7 +16,6 @@ WHO, WHEN, WHERE, HOW_MUCH, HOW_MANY, WHY, YES_NO, WHAT = (
     "yes_no",
     "what",
 )
-ANSWER_TYPES = (WHO, WHEN, WHERE, HOW_MUCH, HOW_MANY, WHY, YES_NO, WHAT)
 
 _RULES = (
     (
