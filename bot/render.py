@@ -52,6 +52,7 @@ QUOTES_PER_PAGE = 3
 HITS_PER_PAGE = 5
 COLOUR = discord.Colour(0x2B6CB0)
 ABSTAIN_COLOUR = discord.Colour(0x718096)
+PARTIAL_COLOUR = discord.Colour(0xD69E2E)  # the archive has the topic, not the fact asked
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _GRAPHEME = regex.compile(r"\X")
@@ -258,8 +259,9 @@ def answer_embed(answer: Answer, start: int = 0, per_page: int = QUOTES_PER_PAGE
 
 
 def abstention_embed(shown: PresentedAnswer) -> discord.Embed:
-    embed = discord.Embed(title=clip_escaped(shown.question, EMBED_TITLE_MAX), colour=ABSTAIN_COLOUR)
-    text = ABSTENTION
+    colour = PARTIAL_COLOUR if shown.partial else ABSTAIN_COLOUR
+    embed = discord.Embed(title=clip_escaped(shown.question, EMBED_TITLE_MAX), colour=colour)
+    text = escape(shown.opening or ABSTENTION)
     if shown.related:
         budget = min((EMBED_DESCRIPTION_MAX - 300) // len(shown.related), 600)
         lines = [linked_line("• ", r.title, r.url, [r.details], budget) for r in shown.related]

@@ -133,6 +133,9 @@ class Answer:
     summary: str | None = None
     query: str | None = None  # what was searched: a follow-up completed from the conversation (None: the question)
     filters: Filters | None = None  # the filters it was asked with
+    # An abstention on a topic the archive covers: its articles are on the subject but none says what was asked.
+    partial: bool = False
+    topic: str | None = None  # then, the headline of the nearest article on it
 
     @property
     def search_query(self) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from index.answering.answer_types import expected_answer_type
 from index.models import Filters
 from index.retrieval.lexical import STOPWORDS, tokenize
 from index.retrieval.query import Catalog, DateRange, QueryIntent, calendar_days, parse_query
@@ -35,23 +36,6 @@ _NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+{_NAME_WORD})*")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
 _CLAUSE_BREAK = re.compile(
     r",\s*|;\s*|\?|\s+(?:and|while|but|whereas|as reported by|according to|as well as)\s+", re.IGNORECASE
-)
-
-# The expected answer type: the earliest of these phrases in the question decides; a question opening with an
-# auxiliary verb ("Did ...", "Is ...") expects yes or no; anything else expects a "what".
-_ANSWER_TYPES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
-    ("how_many", re.compile(r"\bhow many\b", re.I)),
-    (
-        "how_much",
-        re.compile(r"\bhow much\b|\bwhat (?:percentage|percent|price|share)\b|\bat what (?:cost|price)\b", re.I),
-    ),
-    ("when", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|month|day|date|time)\b|\bhow long ago\b", re.I)),
-    ("where", re.compile(r"\bwhere\b|\b(?:what|which|in which) (?:country|city|place|state|town)\b", re.I)),
-    ("who", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which) (?:person|company|team|player|organi[sz]ation)\b", re.I)),
-    ("why", re.compile(r"\bwhy\b|\bwhat (?:caused|led to|is the reason)\b|\bfor what reason\b", re.I)),
-)
-_YES_NO = re.compile(
-    r"^\s*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might)\b", re.IGNORECASE
 )
 
 # Words that make quote selection favour the newest retrieved articles and note stale evidence. Retrieval reads a
@@ -166,11 +150,8 @@ def question_clauses(question: str) -> list[str]:
 
 
 def answer_type(question: str) -> AnswerType:
-    """What kind of answer the question expects, read from its question words."""
-    found = [(m.start(), kind) for kind, pattern in _ANSWER_TYPES if (m := pattern.search(question))]
-    if found:
-        return min(found)[1]
-    return "yes_no" if _YES_NO.match(question) else "what"
+    """What kind of answer the question expects (``index.answering.answer_types``)."""
+    return expected_answer_type(question)  # type: ignore[return-value]
 
 
 def freshness(age_days, half_life_days: float):

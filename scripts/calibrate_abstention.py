@@ -1,11 +1,12 @@
 """Fit the abstention model (index/answering/abstention.py) on questions the archive can and cannot answer.
 
-Data (all from the answer evaluations in index/evaluation/answers.py):
+Data (all from the answer evaluations in scripts/evaluation/answers.py):
   answerable   = SQuAD dev questions on the SQuAD archive + MultiHop-RAG answerable questions on its archive
   unanswerable = SQuAD questions on the MultiHop-RAG archive + MultiHop-RAG questions on the SQuAD archive
-(MultiHop-RAG null queries are left out: they are about the archive's topics and only reported.)
+                 + MultiHop-RAG's null queries + the near misses of scripts/evaluation/near_miss.py (the answer
+                 deleted from the archive, an entity swapped, a year moved past the archive's end)
 
-Method: questions are split by index/evaluation/splits.py. On the abstention split (questions the quote
+Method: questions are split by scripts/evaluation/splits.py. On the abstention split (questions the quote
 model was not fitted on, so its verdicts are as confident as on new questions) a logistic regression
 over the abstention signals is fitted (Newton's method, classes weighted to equal total weight,
 L2 penalty 1e-3); the threshold on its probability is the highest that abstains on at most
@@ -38,12 +39,27 @@ from index.answering.verifier import Verifier  # noqa: E402
 from index.embedding.base import DEFAULT_KIND, KINDS  # noqa: E402
 from index.embedding.factory import load_embedder  # noqa: E402
 from scripts import provenance  # noqa: E402
-from scripts.evaluation.answers import MemoEncoder, Record, metrics_from_records, run_answer_evals  # noqa: E402
+from scripts.evaluation.answers import (  # noqa: E402
+    NEAR_MISS_POPULATIONS,
+    MemoEncoder,
+    Record,
+    metrics_from_records,
+    run_answer_evals,
+)
 from scripts.evaluation.splits import split_of  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 FEATURES = abstention.FEATURES
-LABELS = {"squad": 1, "multihop": 1, "squad_on_multihop": 0, "multihop_on_squad": 0}
+# Answerable (1) and unanswerable (0) populations: cross-archive questions, MultiHop-RAG's null queries and the near
+# misses of scripts.evaluation.near_miss (the topic covered, the fact not).
+LABELS = {
+    "squad": 1,
+    "multihop": 1,
+    "squad_on_multihop": 0,
+    "multihop_on_squad": 0,
+    "multihop_null": 0,
+    **dict.fromkeys(NEAR_MISS_POPULATIONS, 0),
+}
 L2 = 1e-3
 
 

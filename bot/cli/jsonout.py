@@ -51,6 +51,8 @@ def answer_json(answer: Answer) -> dict:
         "as_of": answer.as_of,
         "notes": list(answer.notes),
         "summary": answer.summary,
+        "partial": answer.partial,
+        "topic": answer.topic,
     }
 
 

@@ -18,7 +18,7 @@ def _headline(prefix: str, cited: Source, details: str | None) -> str:
 def render_answer(answer: Answer, width: int = 100) -> str:
     shown = present_answer(answer)
     if shown.abstained:
-        lines = [ABSTENTION]
+        lines = textwrap.wrap(shown.opening or ABSTENTION, width)
         if shown.related:
             lines += ["", f"{NEAREST_HEADING}:"]
             for related in shown.related:

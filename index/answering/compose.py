@@ -9,6 +9,7 @@ answer, and states how current the evidence is. It reads the question as the eng
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 MAX_RELATED = 3
 STALE_AFTER_DAYS = 30  # a "latest news" answer whose newest quote is older than this says so
+# An abstention is partial (the archive covers the topic, not the fact) when the passages found hold every name and
+# number the question mentions and at least this share of its content words (the share that makes a headline
+# lookup trust what it found).
+PARTIAL_COVERAGE = 0.5
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Log-odds added to a quote from the newest retrieved article for a "latest" question, halving for every
 # RECENCY_HALF_LIFE_DAYS it is older than the newest. Retrieval's own preference (``RetrievalSettings``) is a
 # smaller score bonus that halves more slowly: it only has to bring recent passages among the hits, this one
@@ -65,7 +71,7 @@ def conclude(hits: Sequence[Hit], deliberation: Deliberation, *, answer: bool, n
     question = deliberation.question
     asked = {"question": question.text, "query": question.query, "filters": question.filters}
     if not answer or not deliberation.ranked:
-        return Answer(**asked, abstained=True, related=_related(hits))
+        return _abstention(asked, question, hits, deliberation.signals)
     quotes = tuple(r.quote for r in deliberation.ranked)
     newest = max((d for q in quotes if (d := parse_date(q.published_at)) is not None), default=None)
     notes: list[str] = []
@@ -129,6 +135,25 @@ def _recency_bonus(hits: Sequence[Hit]) -> dict[str, float]:
         article_id: RECENCY_BONUS * freshness((newest - d).total_seconds() / 86400, RECENCY_HALF_LIFE_DAYS)
         for article_id, d in dates.items()
     }
+
+
+def _abstention(asked: dict, question: Question, hits: Sequence[Hit], signals: abstention.AbstentionSignals) -> Answer:
+    """Not answered: the nearest articles, and whether the archive covers the topic (the passages found hold the
+    question's names and most of its words) so that the reply can say it has the subject but not the fact; a question
+    about a year after every article found says where the archive's coverage ends."""
+    partial = bool(hits) and signals.names >= 1.0 and signals.coverage >= PARTIAL_COVERAGE
+    notes = []
+    newest = max((d for h in hits if (d := parse_date(h.published_at)) is not None), default=None)
+    if newest is not None and any(int(year) > newest.year for year in _YEAR.findall(question.text)):
+        notes.append(f"The archive's coverage of this ends on {format_date(newest)}.")
+    return Answer(
+        **asked,
+        abstained=True,
+        related=_related(hits),
+        notes=tuple(notes),
+        partial=partial,
+        topic=hits[0].title if partial else None,
+    )
 
 
 def _related(hits: Sequence[Hit]) -> tuple[RelatedArticle, ...]:

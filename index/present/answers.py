@@ -15,6 +15,7 @@ from index.models import Answer, Article, Hit, Quote, RelatedArticle
 from index.present.text import byline, display_text, format_date, one_line
 
 ABSTENTION = "The archive does not cover this question."
+PARTIAL = "The archive covers {topic}, but none of its articles says what you asked."
 NEAREST_HEADING = "Nearest articles"
 UNTITLED = "(untitled)"
 
@@ -52,12 +53,14 @@ class QuoteBlock:
 class PresentedAnswer:
     question: str
     abstained: bool
+    opening: str | None  # the sentence an abstention opens with: not covered, or covered without the fact asked
     summary: str | None
     blocks: tuple[QuoteBlock, ...]
     sources: tuple[Source, ...]  # sources[n - 1].number == n
     related: tuple[Source, ...]  # the nearest articles, when the archive does not cover the question
     notes: tuple[str, ...]
     as_of: str | None
+    partial: bool = False  # the archive covers the topic but none of its articles says what was asked
 
 
 def _address(url: str | None) -> str | None:
@@ -95,12 +98,16 @@ def present_answer(answer: Answer) -> PresentedAnswer:
         return PresentedAnswer(
             question=question,
             abstained=True,
+            opening=PARTIAL.format(topic=f"“{one_line(answer.topic)}”")
+            if answer.partial and answer.topic
+            else ABSTENTION,
             summary=None,
             blocks=(),
             sources=(),
             related=tuple(cite(r) for r in answer.related),
             notes=notes,
             as_of=format_date(answer.as_of),
+            partial=answer.partial,
         )
     numbers: dict[str, int] = {}
     sources: list[Source] = []
@@ -112,6 +119,7 @@ def present_answer(answer: Answer) -> PresentedAnswer:
     return PresentedAnswer(
         question=question,
         abstained=False,
+        opening=None,
         summary=_cite_sources(one_line(answer.summary), cited) or None,
         blocks=tuple(QuoteBlock(display_text(q), n) for q, n in zip(answer.quotes, cited, strict=True)),
         sources=tuple(sources),

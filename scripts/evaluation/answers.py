@@ -23,7 +23,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from index.answering.verifier import SentenceVerifier
 from index.models import Answer, Article, Filters, Hit
 from index.retrieval.lexical import LexicalIndex
 from index.text.chunking import chunk_body
+from scripts.evaluation.near_miss import Mask, later, names_in, swapped, without_sentences
 from scripts.evaluation.retrievers import Encoder, Retriever, build_hybrid
 from scripts.evaluation.splits import SPLITS, split_of
 
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 RetrieverFactory = Callable[[Sequence[Article]], Retriever]
 ANSWER_HITS = 10
 LATENCY_QUESTIONS = 40
+NEAR_MISS_POPULATIONS = ("squad_deleted", "multihop_deleted", "squad_swapped", "multihop_swapped", "multihop_later")
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class AnswerMetrics:
     multihop_abstain: float
     multihop_null_questions: int
     multihop_null_abstain: float
+    near_miss_abstain: dict[str, dict]  # per near-miss population (scripts.evaluation.near_miss): questions, abstained
     quotes_checked: int
     fidelity_errors: int
     latency_ms_p50: float
@@ -309,8 +312,11 @@ def _ask(
     embedder: QueryEncoder,
     now: datetime,
     verifier: SentenceVerifier | None,
+    mask: Mask | None = None,
 ):
     hits = retriever.search(question, k=ANSWER_HITS, now=now)
+    if mask is not None:
+        hits, bodies = mask(hits, bodies)
     deliberation = deliberate(question, hits, bodies, embedder=embedder, verifier=verifier)
     shown = conclude(hits, deliberation, answer=True, now=now)
     decided = abstention.should_answer(deliberation.signals) and not shown.abstained
@@ -341,19 +347,23 @@ def evaluate_questions(
     *,
     now: datetime,
     verifier: SentenceVerifier | None = None,
+    mask_for: Callable[[SquadQuestion | MultiHopQuestion], Mask] | None = None,
 ) -> Iterator[Record]:
-    """Ask each question of the archive; record signals, the decision and whether the quotes hold the gold."""
+    """Ask each question of the archive; record signals, the decision and whether the quotes hold the gold.
+
+    ``mask_for`` gives, per question, a change to what was retrieved before quotes are chosen (the near misses of
+    ``scripts.evaluation.near_miss``); masked answers are not checked for fidelity, their bodies being altered."""
     by_id = {a.id: a for a in articles}
     bodies = {a.id: a.body for a in articles}
     for q in questions:
-        shown, sig, answered = _ask(q.question, retriever, bodies, embedder, now, verifier)
+        mask = mask_for(q) if mask_for is not None else None
+        shown, sig, answered = _ask(q.question, retriever, bodies, embedder, now, verifier, mask)
         texts = [qt.text for qt in shown.quotes]
         own_archive = population in ("squad", "multihop")
         in_first = own_archive and bool(texts) and holds_gold(q, texts[0])
         in_quotes = own_archive and any(holds_gold(q, t) for t in texts)
-        yield Record(
-            population, q.id, q.group, sig, not answered, in_quotes, in_first, len(texts), fidelity_errors(shown, by_id)
-        )
+        errors = 0 if mask is not None else fidelity_errors(shown, by_id)
+        yield Record(population, q.id, q.group, sig, not answered, in_quotes, in_first, len(texts), errors)
 
 
 def metrics_from_records(
@@ -389,6 +399,9 @@ def metrics_from_records(
         multihop_abstain=rate(mh, abstained),
         multihop_null_questions=len(null),
         multihop_null_abstain=rate(null, abstained),
+        near_miss_abstain={
+            p: {"questions": len(of(p)), "abstain": rate(of(p), abstained)} for p in NEAR_MISS_POPULATIONS if of(p)
+        },
         quotes_checked=sum(r.quotes for r in records),
         fidelity_errors=sum(r.fidelity_errors for r in records),
         latency_ms_p50=round(float(np.percentile(lat, 50)), 1),
@@ -416,6 +429,52 @@ def measure_latency(
     return timings
 
 
+def _gold_mask(question: SquadQuestion | MultiHopQuestion) -> Mask:
+    return without_sentences(lambda sentence: holds_gold(question, sentence))
+
+
+def near_miss_plan(
+    squad_questions: Sequence[SquadQuestion],
+    multihop_questions: Sequence[MultiHopQuestion],
+    squad_articles: Sequence[Article],
+    multihop_articles: Sequence[Article],
+    squad_retriever: Retriever,
+    multihop_retriever: Retriever,
+    limit: int | None,
+    seed: int,
+    newest: datetime | None,
+) -> list[tuple[str, list, Sequence[Article], Retriever]]:
+    """The near-miss populations (``scripts.evaluation.near_miss``) made from the answerable questions of a split."""
+    rng = random.Random(seed + 13)
+    squad_body = {a.id: a.body for a in squad_articles}
+    by_url = {a.url: a.body for a in multihop_articles if a.url}
+    squad_pool = sorted({n for q in squad_questions for n in names_in(q.question)})
+    mh_pool = sorted({n for q in multihop_questions for n in names_in(q.question)})
+    squad_swapped = [
+        replace(q, question=text)
+        for q in _sample(squad_questions, limit, seed + 2)
+        if (text := swapped(q.question, squad_body[q.article_id], squad_pool, rng))
+    ]
+    mh_swapped = [
+        replace(q, question=text)
+        for q in _sample(multihop_questions, limit, seed + 2)
+        if q.evidence_urls
+        and (text := swapped(q.question, " ".join(by_url.get(u, "") for u in q.evidence_urls), mh_pool, rng))
+    ]
+    mh_later = [
+        replace(q, question=text)
+        for q in multihop_questions
+        if newest is not None and (text := later(q.question, newest.year))
+    ]
+    return [
+        ("squad_deleted", _sample(squad_questions, limit, seed + 3), squad_articles, squad_retriever),
+        ("multihop_deleted", _sample(multihop_questions, limit, seed + 3), multihop_articles, multihop_retriever),
+        ("squad_swapped", squad_swapped, squad_articles, squad_retriever),
+        ("multihop_swapped", mh_swapped, multihop_articles, multihop_retriever),
+        ("multihop_later", _sample(mh_later, limit, seed + 4), multihop_articles, multihop_retriever),
+    ]
+
+
 def run_answer_evals(
     squad_path: Path,
     multihop_dir: Path,
@@ -430,6 +489,7 @@ def run_answer_evals(
     memo: MemoEncoder | None = None,
     split: str | Sequence[str] = "held-out",
     verifier: SentenceVerifier | None = None,
+    near_misses: bool = True,
 ) -> AnswerMetrics:
     """Run every answer evaluation; ``limit`` samples that many questions per set (seeded), ``None`` = all.
 
@@ -465,10 +525,27 @@ def run_answer_evals(
         ("multihop_on_squad", _sample(answerable, limit, seed + 1), squad_articles, squad_retriever),
         ("multihop_null", _sample(null, limit, seed), mh_articles, mh_retriever),
     ]
+    masks: dict[str, Callable] = {}
+    if near_misses:
+        plan += near_miss_plan(
+            squad_questions, answerable, squad_articles, mh_articles, squad_retriever, mh_retriever, limit, seed, newest
+        )
+        masks = {p: _gold_mask for p in ("squad_deleted", "multihop_deleted")}
     records: list[Record] = []
     for population, questions, articles, retriever in plan:
         t0 = time.perf_counter()
-        records.extend(evaluate_questions(population, questions, articles, retriever, memo, now=now, verifier=verifier))
+        records.extend(
+            evaluate_questions(
+                population,
+                questions,
+                articles,
+                retriever,
+                memo,
+                now=now,
+                verifier=verifier,
+                mask_for=masks.get(population),
+            )
+        )
         logger.info("%s: %d questions in %.1fs", population, len(questions), time.perf_counter() - t0)
 
     rng = random.Random(seed + 7)

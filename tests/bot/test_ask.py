@@ -248,3 +248,13 @@ async def test_mentions_in_a_real_article_ping_and_render_nobody(bot, discord_fa
         for raw in RAW_MENTIONS:
             assert raw not in text, (raw, text)
         assert reply["allowed_mentions"]["parse"] == []
+
+
+async def test_a_question_on_a_covered_topic_the_archive_cannot_answer_gets_a_partial_reply(bot, discord_fake, engine):
+    log = await discord_fake.slash("ask", {"question": "How many people attended the NATO summit in Vilnius?"})
+    (reply,) = await discord_fake.wait_until(log.replies, timeout=20)
+    answer = engine.returned("ask")[0]
+    assert answer.abstained and answer.partial
+    text = message_text(reply)
+    assert f"The archive covers “{escape(SEED_TITLE)}”, but none of its articles says what you asked." in text
+    assert "does not cover this question" not in text and "More sources" not in buttons(reply)

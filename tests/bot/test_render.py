@@ -179,3 +179,14 @@ def test_no_control_character_reaches_discord():
     texts.append(render.ingest_summary(HOSTILE, IngestReport(skipped=(FileProblem(HOSTILE, HOSTILE),))))
     assert all(controls(text) == [] for text in texts), [t for t in texts if controls(t)][:3]
     assert "Harbour cranes" in json.dumps(embeds[0].to_dict(), ensure_ascii=False)
+
+
+def test_a_partial_answer_is_a_distinct_reply_naming_the_covered_topic():
+    related = RelatedArticle("r", "Cranes *arrive*", "https://news.example/r", "Dock News", "2023-01-05", 0.3)
+    partial = render.answer_embed(
+        Answer(question="How much?", abstained=True, related=(related,), partial=True, topic="Cranes *arrive*")
+    )
+    plain = render.answer_embed(Answer(question="How much?", abstained=True, related=(related,)))
+    assert partial.description.startswith("The archive covers “Cranes \\*arrive\\*”, but none of its articles says")
+    assert plain.description.startswith("The archive does not cover this question.")
+    assert partial.colour != plain.colour

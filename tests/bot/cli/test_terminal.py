@@ -70,3 +70,19 @@ def test_no_control_character_from_an_article_reaches_the_terminal():
     ]
     assert all(controls(text) == [] for text in outputs), [t for t in outputs if controls(t)]
     assert terminal.render_article(article).endswith("Harbour cranes\n\n\tHarbour cranes")  # layout kept
+
+
+def test_a_partial_answer_opens_with_what_the_archive_covers_then_the_nearest_articles():
+    related = RelatedArticle("r", "Other story", "https://news.example/r", "Dock News", "2023-01-05", 0.3)
+    answer = Answer(
+        question="q",
+        abstained=True,
+        related=(related,),
+        partial=True,
+        topic="Other story",
+        notes=("The archive's coverage of this ends on 5 Jan 2023.",),
+    )
+    lines = terminal.render_answer(answer).splitlines()
+    assert lines[0] == "The archive covers “Other story”, but none of its articles says what you asked."
+    assert lines[1:4] == ["", "Nearest articles:", "  • Other story — Dock News, 5 Jan 2023"]
+    assert lines[-1] == "The archive's coverage of this ends on 5 Jan 2023."

@@ -178,3 +178,27 @@ def test_real_archive_answers_what_it_covers_and_abstains_on_what_it_does_not(en
     uncovered = engine.ask("What is the name of the enzyme that splits water during photosynthesis in chloroplasts?")
     assert uncovered.abstained and uncovered.quotes == ()
     assert 0 < len(uncovered.related) <= 3
+
+
+def test_an_abstention_on_a_covered_topic_is_partial_and_names_the_nearest_headline(never_answer):
+    question = "How many economists did the central bank consult before it held interest rates?"
+    hits = [hit("old", 0.9), hit("new", 0.5)]
+    answer = compose_answer(question, hits, {"old": BODIES["old"], "new": BODIES["new"]}, embedder=BagOfWordsEmbedder())
+    assert answer.abstained and answer.partial and answer.topic == "old title"
+    assert [r.article_id for r in answer.related] == ["old", "new"]
+
+
+def test_a_question_naming_what_no_passage_mentions_is_not_partial(never_answer):
+    answer = compose_answer(
+        "What is the capital of Peru?", [hit("old", 0.9)], {"old": BODIES["old"]}, embedder=BagOfWordsEmbedder()
+    )
+    assert answer.abstained and not answer.partial and answer.topic is None
+
+
+def test_a_question_about_a_year_after_the_articles_found_says_where_coverage_ends(never_answer):
+    hits = [hit("old", 0.9), hit("new", 0.5)]
+    bodies = {"old": BODIES["old"], "new": BODIES["new"]}
+    later = compose_answer("What happened to the alliance in 2031?", hits, bodies, embedder=BagOfWordsEmbedder())
+    assert later.notes == ("The archive's coverage of this ends on 28 Nov 2023.",)
+    same_year = compose_answer("What happened to the alliance in 2023?", hits, bodies, embedder=BagOfWordsEmbedder())
+    assert same_year.notes == ()

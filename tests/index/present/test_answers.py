@@ -1,5 +1,5 @@
 from index.models import Answer, RelatedArticle
-from index.present import present_answer
+from index.present import ABSTENTION, present_answer
 from tests.index.present.samples import CRANES, HOSTILE, controls, quote
 
 
@@ -53,3 +53,16 @@ def test_nothing_presented_carries_a_control_character():
     fields += [v for s in shown.sources for v in (s.title, s.url, s.link, s.details)]
     assert all(controls(value) == [] for value in fields)
     assert shown.blocks[0].text == "Harbour cranes…"
+
+
+def test_a_partial_answer_says_the_archive_has_the_topic_but_not_the_fact():
+    related = RelatedArticle("r", "Cranes arrive in Lisbon", "https://news.example/r", "Dock News", "2023-01-05", 0.3)
+    partial = Answer(question="q", abstained=True, related=(related,), partial=True, topic="Cranes arrive in Lisbon")
+    shown = present_answer(partial)
+    assert shown.abstained and shown.partial
+    assert (
+        shown.opening == "The archive covers “Cranes arrive in Lisbon”, but none of its articles says what you asked."
+    )
+    assert [r.title for r in shown.related] == ["Cranes arrive in Lisbon"]
+    plain = present_answer(Answer(question="q", abstained=True, related=(related,)))
+    assert not plain.partial and plain.opening == ABSTENTION
