@@ -51,7 +51,7 @@ _COMPILED = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern i
 
 
 def expected_answer_type(question: str) -> str:
-    """The kind of answer ``question`` asks for (one of ``ANSWER_TYPES``); ``what`` when nothing narrower fits."""
+    """The kind of answer ``question`` asks for (one of the kinds above); ``what`` when nothing narrower fits."""
     first: tuple[int, str] | None = None
     for kind, pattern in _COMPILED:
         match = pattern.search(question)
