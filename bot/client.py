@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.catalogue import Catalogue
 from bot.conversations import Conversations
 from bot.errors import report_error
+from bot.queue import AnswerQueue, Ticket
 from bot.reply import NO_MENTIONS, respond
 from bot.throttle import Throttle
 from index.contract import ArchiveEngine
@@ -62,13 +63,12 @@ class ArchivistBot(commands.Bot):
         )
         self.engine = engine
         self.settings = settings
-        self.throttle = Throttle(settings.cooldown_seconds, settings.max_concurrent_answers)
+        self.throttle = Throttle(settings.cooldown_seconds)
+        self.answers = AnswerQueue(settings.answer_workers, settings.max_queue_wait_seconds)
         self.conversations = Conversations()
         self.catalogue = Catalogue(self._names)
         self.connection_task: asyncio.Task | None = None
-        self._query_pool = ThreadPoolExecutor(
-            max_workers=max(1, min(settings.max_concurrent_answers, 4)), thread_name_prefix="archivist-query"
-        )
+        self._query_pool = ThreadPoolExecutor(max_workers=settings.answer_workers, thread_name_prefix="archivist-query")
         self._admin_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="archivist-admin")
 
     async def connect(self, *, reconnect: bool = True) -> None:
@@ -115,6 +115,35 @@ class ArchivistBot(commands.Bot):
             self._query_pool, functools.partial(fn, *args, **kwargs)
         )
 
+    def queue_query(
+        self, guild_id: int | None, member_id: int, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> Ticket[T]:
+        """Queue a member's engine read for its fair turn in the query pool; await the ticket for the result.
+
+        Raises ``CoolingDown`` or ``Busy`` at once (before anything is deferred), so the refusal is ephemeral.
+        """
+        self.throttle.check(member_id)
+        ticket = self.answers.submit(guild_id, member_id, lambda: self.run_query(fn, *args, **kwargs))
+        self.throttle.asked(member_id)
+        return ticket
+
+    async def answer_interaction(
+        self,
+        interaction: discord.Interaction,
+        fn: Callable[..., T],
+        /,
+        *args: Any,
+        ephemeral: bool = False,
+        **kwargs: Any,
+    ) -> T:
+        """Queue ``fn`` for the interaction's member, defer the interaction at once, then wait for the turn."""
+        ticket = self.queue_query(interaction.guild_id, interaction.user.id, fn, *args, **kwargs)
+        try:
+            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+            return await ticket
+        finally:
+            ticket.cancel()  # a no-op once answered; else the interaction failed: its place goes to the next one
+
     async def run_admin(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a long engine job (re-index, ingest) in its own pool so answers never queue behind it."""
         return await asyncio.get_running_loop().run_in_executor(
@@ -126,6 +155,7 @@ class ArchivistBot(commands.Bot):
         return list(await self.run_query(method))
 
     async def close(self) -> None:
+        self.answers.close()
         await super().close()
         self._query_pool.shutdown(wait=False, cancel_futures=True)
         self._admin_pool.shutdown(wait=False, cancel_futures=True)

@@ -233,9 +233,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_concurrent_answers",
         "ARCHIVIST_MAX_CONCURRENT_ANSWERS",
-        _number(int, 1),
-        8,
-        "Questions answered at once; more get a polite 'busy' reply.",
+        _number(int, 0, 64),
+        0,
+        "Questions worked on at once, each in its own thread (0: one per CPU core, at most 4); the others wait "
+        "their turn in a queue that takes servers, then members, in rotation.",
+    ),
+    Setting(
+        "max_queue_wait_seconds",
+        "ARCHIVIST_MAX_QUEUE_WAIT_SECONDS",
+        _number(float, 1, 600),
+        120.0,
+        "Longest expected wait in the answer queue (place in line × recent mean answer time ÷ workers); a question "
+        "that would wait longer gets a polite 'busy' reply with its place in line.",
     ),
     Setting(
         "thread_followups",
@@ -377,6 +386,7 @@ class Settings:
     feedback_channel: int | None = _default("feedback_channel")
     cooldown_seconds: float = _default("cooldown_seconds")
     max_concurrent_answers: int = _default("max_concurrent_answers")
+    max_queue_wait_seconds: float = _default("max_queue_wait_seconds")
     thread_followups: bool = _default("thread_followups")
     guild_allowlist: tuple[int, ...] = _default("guild_allowlist")
     progress_interval_seconds: float = _default("progress_interval_seconds")
@@ -395,6 +405,11 @@ class Settings:
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1_000_000)
+
+    @property
+    def answer_workers(self) -> int:
+        """Answers worked on at once: the setting, or one per CPU core (at most 4) when it is 0."""
+        return self.max_concurrent_answers or min(4, os.cpu_count() or 1)
 
     def token(self) -> str:
         """The Discord token from DISCORD_TOKEN or the token file; ConfigError when neither is set."""

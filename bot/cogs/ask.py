@@ -50,9 +50,9 @@ class AskCog(commands.Cog):
         only_me: bool = False,
     ) -> None:
         filters = filters_from_options(after, before, source, category)
-        with self.bot.throttle.slot(interaction.user.id):
-            await interaction.response.defer(thinking=True, ephemeral=only_me)
-            answer = await self.bot.run_query(self.bot.engine.ask, question, filters=filters)
+        answer = await self.bot.answer_interaction(
+            interaction, self.bot.engine.ask, question, filters=filters, ephemeral=only_me
+        )
         allow_thread = (
             self.bot.settings.thread_followups and not only_me and isinstance(interaction.channel, discord.TextChannel)
         )
@@ -86,9 +86,15 @@ class AskCog(commands.Cog):
         history = conversation.history() if conversation else ()
         filters: Filters | None = conversation.filters if conversation else None
         try:
-            with self.bot.throttle.slot(message.author.id):
+            guild_id = message.guild.id if message.guild is not None else None
+            ticket = self.bot.queue_query(
+                guild_id, message.author.id, self.bot.engine.ask, question, filters=filters, history=history
+            )
+            try:
                 async with message.channel.typing():
-                    answer = await self.bot.run_query(self.bot.engine.ask, question, filters=filters, history=history)
+                    answer = await ticket
+            finally:
+                ticket.cancel()  # a no-op once answered; else its place goes to the next question
             if conversation is not None:
                 conversation.add(question)
             allow_thread = (

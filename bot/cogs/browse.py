@@ -41,9 +41,9 @@ class BrowseCog(commands.Cog):
         category: str | None = None,
     ) -> None:
         filters = filters_from_options(after, before, source, category)
-        with self.bot.throttle.slot(interaction.user.id):
-            await interaction.response.defer(thinking=True)
-            hits = await self.bot.run_query(self.bot.engine.search, query, filters=filters, k=SEARCH_RESULTS)
+        hits = await self.bot.answer_interaction(
+            interaction, self.bot.engine.search, query, filters=filters, k=SEARCH_RESULTS
+        )
         pager = SearchPager(query, list(hits), asker_id=interaction.user.id)
         await respond(interaction, embeds=[pager.embed()], view=pager if pager.pages > 1 else discord.utils.MISSING)
 

@@ -78,7 +78,6 @@ def settings(discord_fake: FakeDiscord) -> Settings:
         audit_channel=AUDIT_CHANNEL_ID,
         feedback_channel=FEEDBACK_CHANNEL_ID,
         cooldown_seconds=0,
-        max_concurrent_answers=64,
         progress_interval_seconds=0.05,
         discord_api_base=discord_fake.api_base,
         discord_gateway_url=discord_fake.gateway_url,

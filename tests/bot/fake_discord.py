@@ -369,6 +369,7 @@ class FakeDiscord:
         roles: list[int] = (),
         channel_id: int = CHANNEL_ID,
         in_guild: bool = True,
+        guild_id: int = GUILD_ID,
         message: dict | None = None,
     ) -> InteractionLog:
         iid = self._new_id()
@@ -388,12 +389,12 @@ class FakeDiscord:
             "authorizing_integration_owners": {},
         }
         if in_guild:
-            payload["guild_id"] = str(GUILD_ID)
+            payload["guild_id"] = str(guild_id)
             payload["guild_locale"] = "en-US"
             payload["channel"] = {
                 "id": str(channel_id),
                 "type": 0,
-                "guild_id": str(GUILD_ID),
+                "guild_id": str(guild_id),
                 "name": "general",
                 "position": 0,
                 "permission_overwrites": [],

@@ -104,7 +104,6 @@ async def measure_reindex_lag(
     settings = Settings(
         discord_token="fake-token",
         cooldown_seconds=0,
-        max_concurrent_answers=64,
         progress_interval_seconds=1.0,
         discord_api_base=fake.api_base,
         discord_gateway_url=fake.gateway_url,

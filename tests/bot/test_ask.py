@@ -3,6 +3,7 @@
 import asyncio
 
 from bot.escape import escape
+from bot.queue import ASSUMED_SECONDS
 from index.present import format_date, present_answer
 from tests.bot.archive import HOSTILE_URL, RAW_MENTIONS
 from tests.bot.fake_discord import (
@@ -209,18 +210,30 @@ async def test_thumbs_up_and_down_with_reason_forwarded_to_feedback_channel(bot,
     assert "already rated" in message_text(already)
 
 
-async def test_busy_when_concurrency_cap_reached(start_archivist, discord_fake, engine):
+async def test_questions_wait_their_turn_and_only_an_over_long_wait_is_refused_with_a_place_in_line(
+    start_archivist, discord_fake, engine
+):
     release = engine.hold("ask")
-    await start_archivist(max_concurrent_answers=1)
-    first = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=1)
-    await discord_fake.wait_until(lambda: first.callbacks)
-    second = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=2)
-    (busy,) = await discord_fake.wait_until(second.replies)
-    assert is_ephemeral(busy) and "try again" in message_text(busy)
+    bot = await start_archivist(max_concurrent_answers=1, max_queue_wait_seconds=2 * ASSUMED_SECONDS)
+    queued = []
+    for member in (1, 2, 3):  # 1 is answered (held), 2 and 3 wait: about 0.5 and 1 s
+        log = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=member)
+        await discord_fake.wait_until(lambda log=log: log.callbacks)
+        assert log.callbacks[0][1]["type"] == 5 and log.first_ack < 1.0  # deferred at once, not refused
+        queued.append(log)
+    assert (bot.answers.running, bot.answers.waiting) == (1, 2)
+    refused = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=4)
+    (busy,) = await discord_fake.wait_until(refused.replies)
+    assert refused.callbacks[0][1]["type"] == 4 and is_ephemeral(busy)  # refused at once, only to the asker
+    assert "number 3 in line, about 2 seconds away" in message_text(busy)
     release.set()
-    (answer,) = await discord_fake.wait_until(first.replies, timeout=20)
+    for log in queued:
+        (answer,) = await discord_fake.wait_until(log.replies, timeout=30)
+        assert ARTICLE_5 in message_text(answer)
+    assert len(engine.calls_to("ask")) == 3
+    again = await discord_fake.slash("ask", {"question": NATO_QUESTION}, user_id=4)  # the line is short again
+    (answer,) = await discord_fake.wait_until(again.replies, timeout=30)
     assert ARTICLE_5 in message_text(answer)
-    assert len(engine.calls_to("ask")) == 1
 
 
 async def test_cooldown_per_user(start_archivist, discord_fake, engine):

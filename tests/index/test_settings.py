@@ -65,7 +65,11 @@ def test_token_file_and_secrecy(tmp_path):
     ("name", "value"),
     [
         ("ARCHIVIST_AUDIT_CHANNEL", "#audit"),
-        ("ARCHIVIST_MAX_CONCURRENT_ANSWERS", "0"),
+        ("ARCHIVIST_MAX_CONCURRENT_ANSWERS", "-1"),
+        ("ARCHIVIST_MAX_CONCURRENT_ANSWERS", "65"),
+        ("ARCHIVIST_MAX_QUEUE_WAIT_SECONDS", "0"),
+        ("ARCHIVIST_MAX_QUEUE_WAIT_SECONDS", "900"),
+        ("ARCHIVIST_MAX_QUEUE_WAIT_SECONDS", "inf"),
         ("ARCHIVIST_THREAD_FOLLOWUPS", "maybe"),
         ("ARCHIVIST_GUILD_ALLOWLIST", "1,x"),
         ("ARCHIVIST_LOG_LEVEL", "loud"),
@@ -83,6 +87,14 @@ def test_token_file_and_secrecy(tmp_path):
 def test_bad_values_are_one_clear_sentence_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.load({name: value})
+
+
+def test_answer_workers_are_sized_to_the_machine_unless_set(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert Settings.load({}).answer_workers == 4
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert Settings.load({}).answer_workers == 2
+    assert Settings.load({"ARCHIVIST_MAX_CONCURRENT_ANSWERS": "6"}).answer_workers == 6
 
 
 def test_the_chunk_size_cap_is_what_the_embedder_reads_and_admits_the_default():
