@@ -3,8 +3,8 @@
 Questions are served round-robin across servers, then round-robin across the members of each server, so one
 member or one server asking a lot cannot starve the others; DMs count as one more server. At most ``workers``
 answers run at once. A question is refused (``Busy``, with the member's place in line and an estimate) only when
-its expected wait — its place in line times the mean of recent answer times, divided by the workers — would
-exceed ``max_wait`` seconds, a bound kept well inside the 15 minutes Discord lets a deferred interaction live.
+its expected wait — its place in line times the median of recent answer times, divided by the workers — would
+exceed ``max_wait`` seconds (a median, so a run's first answer, which loads the models, does not inflate it), a bound kept well inside the 15 minutes Discord lets a deferred interaction live.
 
 Everything here runs on the event loop; the jobs themselves run wherever they like (the bot runs them in threads).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
@@ -24,7 +25,7 @@ from bot.errors import Busy
 T = TypeVar("T")
 
 ASSUMED_SECONDS = 0.5  # an answer's time until the first answers are timed (a warm `ask` p95 is about 0.25 s)
-RECENT = 50  # answers whose times make the running mean
+RECENT = 50  # answers whose times make the running median
 
 
 @dataclass(eq=False)
@@ -78,8 +79,8 @@ class AnswerQueue:
     def members_waiting(self) -> int:
         return sum(len(members) for members in self._lanes.values())
 
-    def mean_seconds(self) -> float:
-        return sum(self._recent) / len(self._recent) if self._recent else ASSUMED_SECONDS
+    def typical_seconds(self) -> float:
+        return statistics.median(self._recent) if self._recent else ASSUMED_SECONDS
 
     def submit(self, guild: int | None, member: int, job: Callable[[], Awaitable[T]]) -> Ticket[T]:
         """Queue ``job`` for ``member`` of ``guild`` (None: a DM); raises ``Busy`` when the wait would be too long.
@@ -87,7 +88,7 @@ class AnswerQueue:
         ``job`` is called only when the question's turn comes.
         """
         place = self.place_for(guild, member)
-        wait = place * self.mean_seconds() / self.workers if len(self._running) >= self.workers else 0.0
+        wait = place * self.typical_seconds() / self.workers if len(self._running) >= self.workers else 0.0
         if wait > self.max_wait:
             raise Busy(
                 f"I'm answering a lot of questions right now: yours would be number {place} in line, "

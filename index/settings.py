@@ -243,7 +243,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ARCHIVIST_MAX_QUEUE_WAIT_SECONDS",
         _number(float, 1, 600),
         120.0,
-        "Longest expected wait in the answer queue (place in line × recent mean answer time ÷ workers); a question "
+        "Longest expected wait in the answer queue (place in line × the median of recent answer times ÷ workers); a question "
         "that would wait longer gets a polite 'busy' reply with its place in line.",
     ),
     Setting(
