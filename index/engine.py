@@ -39,6 +39,7 @@ from index.sources.live.fetch import FetchConfig, Fetcher
 from index.sources.live.registry import Registry, Source
 from index.sources.live.sync import Syncer, SyncOptions, SyncReport
 from index.store.database import Store
+from index.store.readers import AnswerRecord, Conversation, LoggedQuestion, ReaderLog, Vote, checked_since
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class Engine:
         self._pending = 0
         self._load_lock = threading.RLock()
         self._sync_lock = threading.Lock()
+        self.readers = ReaderLog(self.store, question_log_days=settings.question_log_days)
+        if not read_only:
+            self.readers.prune()
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = False) -> Engine:
@@ -299,6 +303,41 @@ class Engine:
             return SyncReport(sources=reports, indexed=indexed)
         finally:
             self._sync_lock.release()
+
+    # -- what readers asked (the bot records; the CLI lists) -----------------------------------
+    def record_answer(self, answer: Answer, *, guild_id: int | None, asker_id: int, history: Sequence[str] = ()) -> int:
+        """Keep an answer the bot gave (its buttons work after a restart) and log its question; returns its id."""
+        answer_id = self.readers.record_answer(answer, guild_id=guild_id, asker_id=asker_id, history=history)
+        self.readers.prune()
+        return answer_id
+
+    def answered(self, answer_id: int, *, member_id: int) -> AnswerRecord | None:
+        return self.readers.answer(answer_id, member_id=member_id)
+
+    def record_vote(self, answer_id: int, member_id: int, vote: int) -> bool:
+        """Count a member's 👍 (1) or 👎 (-1) once per answer; False when they already voted on it."""
+        return self.readers.record_vote(answer_id, member_id, vote)
+
+    def record_reason(self, answer_id: int, member_id: int, reason: str) -> None:
+        self.readers.record_reason(answer_id, member_id, reason)
+
+    def open_thread(self, thread_id: int, answer_id: int, *, guild_id: int | None, turns: Sequence[str]) -> bool:
+        return self.readers.open_thread(thread_id, answer_id, guild_id=guild_id, turns=turns)
+
+    def thread_of_answer(self, answer_id: int) -> int | None:
+        return self.readers.thread_of_answer(answer_id)
+
+    def conversation(self, thread_id: int) -> Conversation | None:
+        return self.readers.conversation(thread_id)
+
+    def add_turn(self, thread_id: int, question: str) -> None:
+        self.readers.add_turn(thread_id, question)
+
+    def votes(self, since: str | None = None) -> list[Vote]:
+        return self.readers.votes(checked_since(since))
+
+    def unanswered(self, since: str | None = None) -> list[LoggedQuestion]:
+        return self.readers.unanswered(since)
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)

@@ -245,6 +245,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Offer the 'Follow up' button that opens a thread whose messages are follow-up questions.",
     ),
     Setting(
+        "question_log_days",
+        "ARCHIVIST_QUESTION_LOG_DAYS",
+        _number(int, 0),
+        90,
+        "Days the text of members' questions is kept (question log, votes, follow-up threads); 0: none in the log, "
+        "and a day for what an answer's buttons and thread need.",
+    ),
+    Setting(
         "guild_allowlist",
         "ARCHIVIST_GUILD_ALLOWLIST",
         _id_list,
@@ -378,6 +386,7 @@ class Settings:
     cooldown_seconds: float = _default("cooldown_seconds")
     max_concurrent_answers: int = _default("max_concurrent_answers")
     thread_followups: bool = _default("thread_followups")
+    question_log_days: int = _default("question_log_days")
     guild_allowlist: tuple[int, ...] = _default("guild_allowlist")
     progress_interval_seconds: float = _default("progress_interval_seconds")
     sources_min_delay: float = _default("sources_min_delay")
