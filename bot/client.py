@@ -63,7 +63,7 @@ class ArchivistBot(commands.Bot):
         self.engine = engine
         self.settings = settings
         self.throttle = Throttle(settings.cooldown_seconds, settings.max_concurrent_answers)
-        self.conversations = Conversations()
+        self.conversations = Conversations(engine)
         self.catalogue = Catalogue(self._names)
         self.connection_task: asyncio.Task | None = None
         self._query_pool = ThreadPoolExecutor(
