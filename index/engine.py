@@ -28,6 +28,7 @@ from index.embedding.base import Embedder
 from index.embedding.factory import load_embedder
 from index.errors import SyncBusy
 from index.filters import check_filters, checked_count, checked_text
+from index.gaps import Gap, NearArticle, gaps_from
 from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.question import Question
@@ -338,6 +339,20 @@ class Engine:
 
     def unanswered(self, since: str | None = None) -> list[LoggedQuestion]:
         return self.readers.unanswered(since)
+
+    def gaps(self, since: str | None = None, *, nearest: int = 3) -> list[Gap]:
+        """The questions the archive abstained on or that got 👎 (since ``since``, an ISO date), grouped by topic,
+        each group with the ``nearest`` articles to its central question."""
+        logged = self.readers.unanswered(checked_since(since))
+        if not logged:
+            return []
+        vectors = self.embedder.encode_passages([q.question for q in logged])
+        found = []
+        for gap in gaps_from(logged, vectors):
+            hits = self._search(gap.label, filters=None, k=nearest) if nearest else []
+            articles = {h.article_id: NearArticle(h.article_id, h.title, h.url) for h in hits}
+            found.append(replace(gap, nearest=tuple(articles.values())))
+        return found
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)
