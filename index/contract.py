@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from index.gaps import Gap
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.sources.live.registry import Source
 from index.sources.live.sync import SyncOptions, SyncReport
@@ -78,3 +79,5 @@ class ArchiveEngine(Protocol):
     def conversation(self, thread_id: int) -> Conversation | None: ...
 
     def add_turn(self, thread_id: int, question: str) -> None: ...
+
+    def gaps(self, since: str | None = None, *, guild_id: int | None = None, nearest: int = 3) -> list[Gap]: ...

@@ -340,10 +340,10 @@ class Engine:
     def unanswered(self, since: str | None = None) -> list[LoggedQuestion]:
         return self.readers.unanswered(since)
 
-    def gaps(self, since: str | None = None, *, nearest: int = 3) -> list[Gap]:
-        """The questions the archive abstained on or that got 👎 (since ``since``, an ISO date), grouped by topic,
-        each group with the ``nearest`` articles to its central question."""
-        logged = self.readers.unanswered(checked_since(since))
+    def gaps(self, since: str | None = None, *, guild_id: int | None = None, nearest: int = 3) -> list[Gap]:
+        """The questions the archive abstained on or that got 👎 (since ``since``, an ISO date; in one server if
+        given), grouped by topic, each group with the ``nearest`` articles to its central question."""
+        logged = self.readers.unanswered(checked_since(since), guild_id=guild_id)
         if not logged:
             return []
         vectors = self.embedder.encode_passages([q.question for q in logged])

@@ -1,4 +1,4 @@
-"""Moderator commands: /reindex (background, with a progress message) and /ingest (an attachment)."""
+"""Moderator commands: /reindex (background, with a progress message), /ingest (an attachment) and /gaps."""
 
 from __future__ import annotations
 
@@ -105,6 +105,18 @@ class ModerationCog(commands.Cog):
                 await self._quietly(
                     edit(run.message, render.progress_text(run.stage, run.done, run.total, full=run.full))
                 )
+
+    @app_commands.command(name="gaps", description="Moderators: what members asked here that the archive could not answer.")
+    @app_commands.describe(since="Only questions asked on or after this date (YYYY-MM-DD).")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @moderator_only()
+    async def gaps(self, interaction: discord.Interaction, since: str | None = None) -> None:
+        """This server's questions the archive abstained on or that got 👎, grouped by topic (only this server's:
+        moderators of one server never see another's questions)."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        found = await self.bot.run_admin(self.bot.engine.gaps, since, guild_id=interaction.guild_id)
+        await respond(interaction, embeds=[render.gaps_embed(found, since)], ephemeral=True)
 
     @app_commands.command(name="ingest", description="Moderators: add the articles in an attached file to the archive.")
     @app_commands.describe(file="A file in one of the archive's supported formats (e.g. .json, .jsonl, .csv, .txt).")

@@ -230,14 +230,14 @@ class ReaderLog:
         return [Vote(a, g, v, r, q, tuple(json.loads(ids)), t) for a, g, v, r, q, ids, t in rows]
 
     # -- the question log --------------------------------------------------------------------
-    def unanswered(self, since: str | None = None) -> list[LoggedQuestion]:
-        """Logged questions the archive abstained on or that were voted down, oldest first."""
+    def unanswered(self, since: str | None = None, *, guild_id: int | None = None) -> list[LoggedQuestion]:
+        """Logged questions the archive abstained on or that were voted down (in one server), oldest first."""
         rows = self.store.db.conn.execute(
             "SELECT a.id, a.guild_id, a.asked_at, a.question, a.abstained, a.partial, a.article_ids, "
             "(SELECT COUNT(*) FROM feedback f WHERE f.answer_id = a.id AND f.vote < 0) AS down "
             "FROM answers a WHERE a.question IS NOT NULL AND a.asked_at >= ? AND (a.abstained OR down > 0) "
-            "ORDER BY a.asked_at, a.id",
-            (since or "",),
+            "AND (? IS NULL OR a.guild_id = ?) ORDER BY a.asked_at, a.id",
+            (since or "", guild_id, guild_id),
         )
         return [
             LoggedQuestion(i, g, t, q, bool(ab), bool(p), down, tuple(json.loads(ids)))
