@@ -16,7 +16,7 @@ import discord
 import regex
 
 from bot.escape import escape, safe_url
-from index.gaps import Gap
+from index.gaps import Digest, Gap
 from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport
 from index.present import (
     ABSTENTION,
@@ -504,3 +504,19 @@ def gaps_embed(gaps: Sequence[Gap], since: str | None) -> discord.Embed:
     if len(gaps) > GAPS_SHOWN:
         embed.set_footer(text=f"{len(gaps) - GAPS_SHOWN} more groups: `archivist gaps` lists them all")
     return fit_embed(embed)
+
+
+def digest_text(digest: Digest) -> str:
+    """The periodic feedback digest: the top gaps and the 👎 reasons since the previous one."""
+    lines = [f"📋 **Feedback since {format_date(digest.since)}**"]
+    if digest.gaps:
+        lines.append("What the archive could not answer:")
+        lines += [
+            f"• {clip_escaped(one_line(gap.label), 150)} — asked {gap.count}×, 👎 {gap.down_votes}"
+            for gap in digest.gaps
+        ]
+    else:
+        lines.append("No question was abstained on or voted down.")
+    if digest.reasons:
+        lines.append("👎 reasons: " + ", ".join(f"{escape(reason)} ({n})" for reason, n in digest.reasons))
+    return fit_content("\n".join(lines))

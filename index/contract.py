@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from index.gaps import Gap
+from index.gaps import Digest, Gap
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.sources.live.registry import Source
 from index.sources.live.sync import SyncOptions, SyncReport
@@ -81,3 +81,5 @@ class ArchiveEngine(Protocol):
     def add_turn(self, thread_id: int, question: str) -> None: ...
 
     def gaps(self, since: str | None = None, *, guild_id: int | None = None, nearest: int = 3) -> list[Gap]: ...
+
+    def feedback_digest(self, every_days: float) -> Digest | None: ...

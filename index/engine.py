@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from index.embedding.base import Embedder
 from index.embedding.factory import load_embedder
 from index.errors import SyncBusy
 from index.filters import check_filters, checked_count, checked_text
-from index.gaps import Gap, NearArticle, gaps_from
+from index.gaps import Digest, Gap, NearArticle, gaps_from
 from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.question import Question
@@ -45,6 +46,7 @@ from index.store.readers import AnswerRecord, Conversation, LoggedQuestion, Read
 log = logging.getLogger(__name__)
 
 ANSWER_HITS = 10
+DIGEST_GAPS = 5  # gaps listed in a feedback digest
 MIN_LOOKUP_COVERAGE = 0.5  # share of a headline lookup's words the found article must contain
 
 
@@ -353,6 +355,15 @@ class Engine:
             articles = {h.article_id: NearArticle(h.article_id, h.title, h.url) for h in hits}
             found.append(replace(gap, nearest=tuple(articles.values())))
         return found
+
+    def feedback_digest(self, every_days: float) -> Digest | None:
+        """The top gaps and 👎 reasons since the previous digest, when one is due (every ``every_days``)."""
+        since = self.readers.digest_due(every_days)
+        if since is None:
+            return None
+        votes = self.readers.votes(since)
+        reasons = Counter(v.reason or "no reason given" for v in votes if v.vote < 0)
+        return Digest(since=since, gaps=tuple(self.gaps(since)[:DIGEST_GAPS]), reasons=tuple(reasons.most_common()))
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)

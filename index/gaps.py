@@ -42,6 +42,15 @@ class Gap:
     nearest: tuple[NearArticle, ...] = ()  # the articles nearest the label
 
 
+@dataclass(frozen=True)
+class Digest:
+    """What happened since the previous digest: the largest gaps and how often each 👎 reason was given."""
+
+    since: str
+    gaps: tuple[Gap, ...]
+    reasons: tuple[tuple[str, int], ...]
+
+
 def group_by_topic(vectors: np.ndarray, threshold: float = SAME_TOPIC) -> list[list[int]]:
     """Row indexes of unit ``vectors`` grouped greedily by cosine similarity to each group's centroid."""
     groups: list[list[int]] = []

@@ -299,6 +299,21 @@ class ReaderLog:
                 (json.dumps(turns, ensure_ascii=False), utc_now(), thread_id),
             )
 
+    # -- digests --------------------------------------------------------------------------------
+    def digest_due(self, every_days: float, now: datetime | None = None) -> str | None:
+        """When a digest is due (the previous one ``every_days`` ago or more), the time it covers from, and the
+        clock restarts now; None otherwise. The first call only starts the clock."""
+        now = now or datetime.now(UTC)
+        stamp = now.isoformat(timespec="seconds")
+        conn = self.store.db.conn
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'feedback_digest_at'").fetchone()
+            if row is not None and datetime.fromisoformat(row[0]) > now - timedelta(days=every_days):
+                return None
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('feedback_digest_at', ?)", (stamp,))
+        return row[0] if row is not None else None
+
     # -- retention ------------------------------------------------------------------------------
     def prune(self, now: datetime | None = None) -> int:
         """Erase question text older than the retention; returns how many rows lost text."""

@@ -238,3 +238,12 @@ def test_a_writing_engine_prunes_at_start_up_and_after_recording(tmp_path):
     reading = Engine(settings, read_only=True)
     assert reading.votes() == [] and reading.unanswered() == []
     reading.close()
+
+
+def test_a_digest_is_due_once_per_interval_and_the_first_call_only_starts_the_clock(store):
+    readers = ReaderLog(store, question_log_days=90)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert readers.digest_due(7, now=start) is None
+    assert readers.digest_due(7, now=start + timedelta(days=6)) is None
+    assert readers.digest_due(7, now=start + timedelta(days=7)) == start.isoformat(timespec="seconds")
+    assert readers.digest_due(7, now=start + timedelta(days=8)) is None
