@@ -65,7 +65,7 @@ class ArchivistBot(commands.Bot):
         self.settings = settings
         self.throttle = Throttle(settings.cooldown_seconds)
         self.answers = AnswerQueue(settings.answer_workers, settings.max_queue_wait_seconds)
-        self.conversations = Conversations()
+        self.conversations = Conversations(engine)
         self.catalogue = Catalogue(self._names)
         self.connection_task: asyncio.Task | None = None
         self._query_pool = ThreadPoolExecutor(max_workers=settings.answer_workers, thread_name_prefix="archivist-query")

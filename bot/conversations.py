@@ -1,53 +1,95 @@
-"""Follow-up threads: which thread continues which conversation."""
+"""What the bot remembers between interactions — answers, follow-up threads, votes — kept in the archive.
+
+Everything lives in the archive database (``index.store.readers``), so a restart or a crash forgets nothing:
+the buttons under an earlier answer and a follow-up thread keep working. The calls are short SQLite reads and
+writes; they run in this module's own small pool, never on the event loop and never queued behind answers.
+Only which page of "More sources" a member has seen is kept in memory (a restart starts the pages over).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+import sqlite3
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from index.models import Filters
+from index.contract import ArchiveEngine
+from index.errors import ArchivistError
+from index.models import Answer
+from index.store.readers import AnswerRecord, Conversation
 
-MAX_TURNS = 10
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PAGING_CAPACITY = 2000
 
 
 @dataclass
-class Conversation:
-    turns: list[str]
-    filters: Filters | None = None
-    thread_id: int | None = None
-    source_message_id: int | None = None
+class Paging:
+    """How far one member has paged through the sources of one answer."""
 
-    def history(self) -> tuple[str, ...]:
-        return tuple(self.turns[-MAX_TURNS:])
-
-    def add(self, question: str) -> None:
-        self.turns.append(question)
-        del self.turns[:-MAX_TURNS]
+    quotes_shown: int
+    hits_shown: int = 0
 
 
 class Conversations:
-    """The most recent follow-up threads, by thread id and by the answer message they grew from."""
+    def __init__(self, engine: ArchiveEngine) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="archivist-memory")
+        self._paging: OrderedDict[tuple[int, int], Paging] = OrderedDict()
 
-    def __init__(self, capacity: int = 2000):
-        self._capacity = capacity
-        self._by_thread: OrderedDict[int, Conversation] = OrderedDict()
-        self._thread_of_message: dict[int, int] = {}
+    async def _run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
-    def open(self, thread_id: int, source_message_id: int, conversation: Conversation) -> None:
-        conversation.thread_id = thread_id
-        conversation.source_message_id = source_message_id
-        self._by_thread[thread_id] = conversation
-        self._thread_of_message[source_message_id] = thread_id
-        while len(self._by_thread) > self._capacity:
-            _, dropped = self._by_thread.popitem(last=False)
-            if dropped.source_message_id is not None:
-                self._thread_of_message.pop(dropped.source_message_id, None)
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def get(self, thread_id: int) -> Conversation | None:
-        conversation = self._by_thread.get(thread_id)
-        if conversation is not None:
-            self._by_thread.move_to_end(thread_id)
-        return conversation
+    async def record_answer(
+        self, answer: Answer, *, guild_id: int | None, asker_id: int, history: Sequence[str] = ()
+    ) -> int | None:
+        """The stored answer's id for its buttons; None (buttons left off, answer still sent) if it cannot be kept."""
+        try:
+            return await self._run(
+                self.engine.record_answer, answer, guild_id=guild_id, asker_id=asker_id, history=history
+            )
+        except (ArchivistError, OSError, sqlite3.Error):
+            log.warning("could not keep an answer in the archive; it is sent without buttons", exc_info=True)
+            return None
 
-    def thread_for_message(self, message_id: int) -> int | None:
-        return self._thread_of_message.get(message_id)
+    async def answered(self, answer_id: int, member_id: int) -> AnswerRecord | None:
+        return await self._run(self.engine.answered, answer_id, member_id=member_id)
+
+    async def vote(self, answer_id: int, member_id: int, vote: int) -> bool:
+        return await self._run(self.engine.record_vote, answer_id, member_id, vote)
+
+    async def reason(self, answer_id: int, member_id: int, reason: str) -> None:
+        await self._run(self.engine.record_reason, answer_id, member_id, reason)
+
+    async def open_thread(self, thread_id: int, answer_id: int, *, guild_id: int | None, turns: Sequence[str]) -> bool:
+        return await self._run(self.engine.open_thread, thread_id, answer_id, guild_id=guild_id, turns=turns)
+
+    async def thread_of_answer(self, answer_id: int) -> int | None:
+        return await self._run(self.engine.thread_of_answer, answer_id)
+
+    async def get(self, thread_id: int) -> Conversation | None:
+        """The conversation a follow-up thread continues; None for any other channel."""
+        return await self._run(self.engine.conversation, thread_id)
+
+    async def add_turn(self, thread_id: int, question: str) -> None:
+        await self._run(self.engine.add_turn, thread_id, question)
+
+    def paging(self, answer_id: int, member_id: int, quotes_shown: int) -> Paging:
+        """This member's place in the answer's sources (the first page already shown when new)."""
+        key = (answer_id, member_id)
+        paging = self._paging.get(key)
+        if paging is None:
+            paging = self._paging[key] = Paging(quotes_shown)
+            while len(self._paging) > PAGING_CAPACITY:
+                self._paging.popitem(last=False)
+        self._paging.move_to_end(key)
+        return paging

@@ -16,6 +16,7 @@ import discord
 import regex
 
 from bot.escape import escape, safe_url
+from index.gaps import Digest, Gap
 from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport
 from index.present import (
     ABSTENTION,
@@ -370,7 +371,8 @@ HELP_TEXT = (
     "Under an answer: **More sources** shows further quotes (for the asker), 👍 / 👎 tell us how it went, "
     "and **Follow up** opens a thread where plain messages are follow-up questions.\n\n"
     "Moderators: **/reindex** `[full]` rebuilds the search index in the background with a progress message; "
-    "**/ingest** `file` adds articles from an attached file."
+    "**/ingest** `file` adds articles from an attached file; **/gaps** `[since]` lists what members here asked "
+    "that the archive could not answer, grouped by topic."
 )
 
 
@@ -480,3 +482,41 @@ def fit_embeds(embeds: Sequence[discord.Embed]) -> list[discord.Embed]:
         remaining -= embed_length(fitted)
         kept.append(fitted)
     return kept
+
+
+GAPS_SHOWN = 8  # at most 8 × (150 + 40 + 2 × 120) characters: inside one embed description
+
+
+def gaps_embed(gaps: Sequence[Gap], since: str | None) -> discord.Embed:
+    """The questions the archive could not answer, grouped by topic, with the nearest articles (for moderators)."""
+    title = "What the archive could not answer" + (f" since {one_line(since)}" if since else "")
+    embed = discord.Embed(title=clip_escaped(title, EMBED_TITLE_MAX), colour=ABSTAIN_COLOUR)
+    if not gaps:
+        embed.description = "No question here was abstained on or voted down."
+        return fit_embed(embed)
+    blocks = []
+    for gap in gaps[:GAPS_SHOWN]:
+        counts = f"asked {gap.count}×, abstained {gap.abstained}, 👎 {gap.down_votes}"
+        lines = [f"**{clip_escaped(one_line(gap.label), 150)}** — {counts}"]
+        lines += [linked_line("nearest: ", a.title, a.url, [], 120) for a in gap.nearest[:2]]
+        blocks.append("\n".join(lines))
+    embed.description = "\n\n".join(blocks)
+    if len(gaps) > GAPS_SHOWN:
+        embed.set_footer(text=f"{len(gaps) - GAPS_SHOWN} more groups: `archivist gaps` lists them all")
+    return fit_embed(embed)
+
+
+def digest_text(digest: Digest) -> str:
+    """The periodic feedback digest: the top gaps and the 👎 reasons since the previous one."""
+    lines = [f"📋 **Feedback since {format_date(digest.since)}**"]
+    if digest.gaps:
+        lines.append("What the archive could not answer:")
+        lines += [
+            f"• {clip_escaped(one_line(gap.label), 150)} — asked {gap.count}×, 👎 {gap.down_votes}"
+            for gap in digest.gaps
+        ]
+    else:
+        lines.append("No question was abstained on or voted down.")
+    if digest.reasons:
+        lines.append("👎 reasons: " + ", ".join(f"{escape(reason)} ({n})" for reason, n in digest.reasons))
+    return fit_content("\n".join(lines))

@@ -10,14 +10,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from index.gaps import Digest, Gap
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.sources.live.registry import Source
 from index.sources.live.sync import SyncOptions, SyncReport
+from index.store.readers import AnswerRecord, Conversation
 
 
 class ArchiveEngine(Protocol):
-    """What ``bot/`` asks of the engine: answers, searches, browsing, statistics, ingestion, re-indexing and the
-    live sources it follows."""
+    """What ``bot/`` asks of the engine: answers, searches, browsing, statistics, ingestion, re-indexing, the
+    live sources it follows, and what it keeps of its readers (answers for their buttons, threads, votes)."""
 
     def ask(self, question: str, *, filters: Filters | None = None, history: Sequence[str] = ()) -> Answer: ...
 
@@ -59,3 +61,25 @@ class ArchiveEngine(Protocol):
     def sync(
         self, source_id: int | None = None, *, index: bool = True, options: SyncOptions | None = None
     ) -> SyncReport: ...
+
+    def record_answer(
+        self, answer: Answer, *, guild_id: int | None, asker_id: int, history: Sequence[str] = ()
+    ) -> int: ...
+
+    def answered(self, answer_id: int, *, member_id: int) -> AnswerRecord | None: ...
+
+    def record_vote(self, answer_id: int, member_id: int, vote: int) -> bool: ...
+
+    def record_reason(self, answer_id: int, member_id: int, reason: str) -> None: ...
+
+    def open_thread(self, thread_id: int, answer_id: int, *, guild_id: int | None, turns: Sequence[str]) -> bool: ...
+
+    def thread_of_answer(self, answer_id: int) -> int | None: ...
+
+    def conversation(self, thread_id: int) -> Conversation | None: ...
+
+    def add_turn(self, thread_id: int, question: str) -> None: ...
+
+    def gaps(self, since: str | None = None, *, guild_id: int | None = None, nearest: int = 3) -> list[Gap]: ...
+
+    def feedback_digest(self, every_days: float) -> Digest | None: ...

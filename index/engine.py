@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from index.embedding.base import Embedder
 from index.embedding.factory import load_embedder
 from index.errors import SyncBusy
 from index.filters import check_filters, checked_count, checked_text
+from index.gaps import Digest, Gap, NearArticle, gaps_from
 from index.indexing.indexer import Indexer, load_records, text_hash
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.question import Question
@@ -39,10 +41,12 @@ from index.sources.live.fetch import FetchConfig, Fetcher
 from index.sources.live.registry import Registry, Source
 from index.sources.live.sync import Syncer, SyncOptions, SyncReport
 from index.store.database import Store
+from index.store.readers import AnswerRecord, Conversation, LoggedQuestion, ReaderLog, Vote, checked_since
 
 log = logging.getLogger(__name__)
 
 ANSWER_HITS = 10
+DIGEST_GAPS = 5  # gaps listed in a feedback digest
 MIN_LOOKUP_COVERAGE = 0.5  # share of a headline lookup's words the found article must contain
 
 
@@ -67,6 +71,9 @@ class Engine:
         self._pending = 0
         self._load_lock = threading.RLock()
         self._sync_lock = threading.Lock()
+        self.readers = ReaderLog(self.store, question_log_days=settings.question_log_days)
+        if not read_only:
+            self.readers.prune()
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = False) -> Engine:
@@ -299,6 +306,64 @@ class Engine:
             return SyncReport(sources=reports, indexed=indexed)
         finally:
             self._sync_lock.release()
+
+    # -- what readers asked (the bot records; the CLI lists) -----------------------------------
+    def record_answer(self, answer: Answer, *, guild_id: int | None, asker_id: int, history: Sequence[str] = ()) -> int:
+        """Keep an answer the bot gave (its buttons work after a restart) and log its question; returns its id."""
+        answer_id = self.readers.record_answer(answer, guild_id=guild_id, asker_id=asker_id, history=history)
+        self.readers.prune()
+        return answer_id
+
+    def answered(self, answer_id: int, *, member_id: int) -> AnswerRecord | None:
+        return self.readers.answer(answer_id, member_id=member_id)
+
+    def record_vote(self, answer_id: int, member_id: int, vote: int) -> bool:
+        """Count a member's 👍 (1) or 👎 (-1) once per answer; False when they already voted on it."""
+        return self.readers.record_vote(answer_id, member_id, vote)
+
+    def record_reason(self, answer_id: int, member_id: int, reason: str) -> None:
+        self.readers.record_reason(answer_id, member_id, reason)
+
+    def open_thread(self, thread_id: int, answer_id: int, *, guild_id: int | None, turns: Sequence[str]) -> bool:
+        return self.readers.open_thread(thread_id, answer_id, guild_id=guild_id, turns=turns)
+
+    def thread_of_answer(self, answer_id: int) -> int | None:
+        return self.readers.thread_of_answer(answer_id)
+
+    def conversation(self, thread_id: int) -> Conversation | None:
+        return self.readers.conversation(thread_id)
+
+    def add_turn(self, thread_id: int, question: str) -> None:
+        self.readers.add_turn(thread_id, question)
+
+    def votes(self, since: str | None = None) -> list[Vote]:
+        return self.readers.votes(checked_since(since))
+
+    def unanswered(self, since: str | None = None) -> list[LoggedQuestion]:
+        return self.readers.unanswered(since)
+
+    def gaps(self, since: str | None = None, *, guild_id: int | None = None, nearest: int = 3) -> list[Gap]:
+        """The questions the archive abstained on or that got 👎 (since ``since``, an ISO date; in one server if
+        given), grouped by topic, each group with the ``nearest`` articles to its central question."""
+        logged = self.readers.unanswered(checked_since(since), guild_id=guild_id)
+        if not logged:
+            return []
+        vectors = self.embedder.encode_passages([q.question for q in logged])
+        found = []
+        for gap in gaps_from(logged, vectors):
+            hits = self._search(gap.label, filters=None, k=nearest) if nearest else []
+            articles = {h.article_id: NearArticle(h.article_id, h.title, h.url) for h in hits}
+            found.append(replace(gap, nearest=tuple(articles.values())))
+        return found
+
+    def feedback_digest(self, every_days: float) -> Digest | None:
+        """The top gaps and 👎 reasons since the previous digest, when one is due (every ``every_days``)."""
+        since = self.readers.digest_due(every_days)
+        if since is None:
+            return None
+        votes = self.readers.votes(since)
+        reasons = Counter(v.reason or "no reason given" for v in votes if v.vote < 0)
+        return Digest(since=since, gaps=tuple(self.gaps(since)[:DIGEST_GAPS]), reasons=tuple(reasons.most_common()))
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)

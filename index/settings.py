@@ -254,6 +254,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Offer the 'Follow up' button that opens a thread whose messages are follow-up questions.",
     ),
     Setting(
+        "question_log_days",
+        "ARCHIVIST_QUESTION_LOG_DAYS",
+        _number(int, 0),
+        90,
+        "Days the text of members' questions is kept (question log, votes, follow-up threads); 0: none in the log, "
+        "and a day for what an answer's buttons and thread need.",
+    ),
+    Setting(
+        "feedback_digest_days",
+        "ARCHIVIST_FEEDBACK_DIGEST_DAYS",
+        _number(float, 0),
+        0.0,
+        "Days between two digests of the top gaps and 👎 reasons posted to ARCHIVIST_FEEDBACK_CHANNEL (7: weekly; 0: off).",
+    ),
+    Setting(
         "guild_allowlist",
         "ARCHIVIST_GUILD_ALLOWLIST",
         _id_list,
@@ -388,6 +403,8 @@ class Settings:
     max_concurrent_answers: int = _default("max_concurrent_answers")
     max_queue_wait_seconds: float = _default("max_queue_wait_seconds")
     thread_followups: bool = _default("thread_followups")
+    question_log_days: int = _default("question_log_days")
+    feedback_digest_days: float = _default("feedback_digest_days")
     guild_allowlist: tuple[int, ...] = _default("guild_allowlist")
     progress_interval_seconds: float = _default("progress_interval_seconds")
     sources_min_delay: float = _default("sources_min_delay")

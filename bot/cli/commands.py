@@ -358,6 +358,33 @@ def chat(obj: Context) -> None:
         history.append(question)
 
 
+@cli.command()
+@click.option("--since", metavar="DATE", help="Only questions asked on or after this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def gaps(obj: Context, since: str | None, as_json: bool) -> None:
+    """What the archive could not answer: questions it abstained on or that got 👎, grouped by topic."""
+    found = obj.engine.gaps(since)
+    if as_json:
+        _emit_json({"since": since, "gaps": [jsonout.gap_json(gap) for gap in found]})
+    else:
+        click.echo(terminal.render_gaps(found))
+
+
+@cli.command()
+@click.option("--since", metavar="DATE", help="Only votes given on or after this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per vote.")
+@click.pass_obj
+def feedback(obj: Context, since: str | None, as_json: bool) -> None:
+    """Members' 👍 / 👎 on the bot's answers, with the reasons given for a 👎."""
+    votes = obj.engine.votes(since)
+    if as_json:
+        for vote in votes:
+            _emit_json(jsonout.vote_json(vote))
+    else:
+        click.echo(terminal.render_votes(votes))
+
+
 @cli.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (as in README.md).")
 def settings_command(markdown: bool) -> None:

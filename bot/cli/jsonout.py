@@ -6,7 +6,9 @@ import json
 import re
 from dataclasses import asdict
 
+from index.gaps import Gap
 from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport
+from index.store.readers import Vote
 
 # ``json.dumps`` escapes C0 controls (ESC becomes \u001b) but, with ensure_ascii=False, writes DEL and the C1
 # controls raw; a terminal can act on those (U+009B starts a CSI sequence), so they are escaped too.
@@ -75,3 +77,22 @@ def index_json(report: IndexReport) -> dict:
 
 def stats_json(stats: ArchiveStats) -> dict:
     return asdict(stats)
+
+
+def gap_json(gap: Gap) -> dict:
+    return {
+        "label": gap.label,
+        "count": gap.count,
+        "abstained": gap.abstained,
+        "down_votes": gap.down_votes,
+        "questions": list(gap.questions),
+        "first_asked": gap.first_asked,
+        "last_asked": gap.last_asked,
+        "nearest": [asdict(a) for a in gap.nearest],
+    }
+
+
+def vote_json(vote: Vote) -> dict:
+    data = asdict(vote)
+    data["article_ids"] = list(vote.article_ids)
+    return data

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import textwrap
 
+from index.gaps import Gap
 from index.models import Answer, ArchiveStats, Article, Hit, IngestReport
 from index.present import ABSTENTION, NEAREST_HEADING, Source, cite, format_date, one_line, present_answer, printable
+from index.store.readers import Vote
 
 
 def _headline(prefix: str, cited: Source, details: str | None) -> str:
@@ -92,3 +94,31 @@ def render_stats(stats: ArchiveStats) -> str:
         ("model", one_line(stats.model_name)),
     ]
     return "\n".join(f"{name:<17} {value}" for name, value in rows)
+
+
+def render_gaps(gaps: list[Gap]) -> str:
+    if not gaps:
+        return "No unanswered or down-voted questions in the question log."
+    lines = []
+    for gap in gaps:
+        asked = "once" if gap.count == 1 else f"{gap.count} times"
+        lines.append(
+            f"• {one_line(gap.label)}  — asked {asked}, abstained {gap.abstained}, 👎 {gap.down_votes}, "
+            f"last {format_date(gap.last_asked)}"
+        )
+        lines += [f"    also: {one_line(q)}" for q in dict.fromkeys(gap.questions) if q != gap.label]
+        lines += [f"    nearest: {one_line(a.title)}" + (f"  {one_line(a.url)}" if a.url else "") for a in gap.nearest]
+    return "\n".join(lines)
+
+
+def render_votes(votes: list[Vote]) -> str:
+    if not votes:
+        return "No votes yet."
+    helpful = sum(v.vote > 0 for v in votes)
+    lines = [f"👍 {helpful}  👎 {len(votes) - helpful}"]
+    for vote in votes:
+        mark = "👍" if vote.vote > 0 else "👎"
+        reason = f" {one_line(vote.reason)}" if vote.reason else ""
+        question = f" — “{one_line(vote.question)}”" if vote.question else ""
+        lines.append(f"{format_date(vote.voted_at)} {mark}{reason}{question}")
+    return "\n".join(lines)

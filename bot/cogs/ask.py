@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.utils import MISSING
 
 from bot import render
 from bot.errors import report_message_error
 from bot.filters import filters_from_options
 from bot.reply import respond, send
-from bot.views import AnswerView
-from index.models import Filters
+from bot.views import AnswerButton, ReasonSelect, answer_view
+from index.models import Answer, Filters
 
 if TYPE_CHECKING:
     from bot.client import ArchivistBot
@@ -56,10 +57,23 @@ class AskCog(commands.Cog):
         allow_thread = (
             self.bot.settings.thread_followups and not only_me and isinstance(interaction.channel, discord.TextChannel)
         )
-        view = AnswerView(
-            self.bot, answer, asker_id=interaction.user.id, filters=filters, history=(), allow_thread=allow_thread
-        )
+        view = await self._view(answer, interaction.guild_id, interaction.user.id, (), allow_thread)
         await respond(interaction, embeds=[render.answer_embed(answer)], view=view, ephemeral=only_me)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(AnswerButton, ReasonSelect)  # buttons of answers sent before a restart work too
+
+    async def cog_unload(self) -> None:
+        self.bot.conversations.close()
+
+    async def _view(
+        self, answer: Answer, guild_id: int | None, asker_id: int, history: tuple[str, ...], allow_thread: bool
+    ) -> discord.ui.View:
+        """The answer's buttons, once it is kept in the archive (no buttons if it could not be kept)."""
+        answer_id = await self.bot.conversations.record_answer(
+            answer, guild_id=guild_id, asker_id=asker_id, history=history
+        )
+        return MISSING if answer_id is None else answer_view(answer_id, answer, allow_thread=allow_thread)
 
     @ask.autocomplete("source")
     async def _source_choices(self, interaction: discord.Interaction, current: str):
@@ -73,7 +87,9 @@ class AskCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.bot.user is None:
             return
-        conversation = self.bot.conversations.get(message.channel.id)
+        conversation = None
+        if not isinstance(message.channel, discord.TextChannel | discord.DMChannel):  # a follow-up thread, maybe
+            conversation = await self.bot.conversations.get(message.channel.id)
         if conversation is None and message.guild is not None and self.bot.user not in message.mentions:
             return  # neither a DM, nor a follow-up thread, nor addressed to the bot (@everyone does not count)
         if message.guild is not None and not self.bot.guild_allowed(message.guild.id):
@@ -96,20 +112,14 @@ class AskCog(commands.Cog):
             finally:
                 ticket.cancel()  # a no-op once answered; else its place goes to the next question
             if conversation is not None:
-                conversation.add(question)
+                await self.bot.conversations.add_turn(conversation.thread_id, question)
             allow_thread = (
                 conversation is None
                 and self.bot.settings.thread_followups
                 and isinstance(message.channel, discord.TextChannel)
             )
-            view = AnswerView(
-                self.bot,
-                answer,
-                asker_id=message.author.id,
-                filters=filters,
-                history=history,
-                allow_thread=allow_thread,
-            )
+            guild_id = message.guild.id if message.guild else None
+            view = await self._view(answer, guild_id, message.author.id, history, allow_thread)
             await send(message.channel, embeds=[render.answer_embed(answer)], view=view, reply_to=message)
         except Exception as error:  # noqa: BLE001 - one handler turns every failure into a reply
             await report_message_error(message, error)

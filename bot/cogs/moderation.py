@@ -1,4 +1,4 @@
-"""Moderator commands: /reindex (background, with a progress message) and /ingest (an attachment)."""
+"""Moderator commands: /reindex (background, with a progress message), /ingest (an attachment) and /gaps."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_INGEST_BYTES = 25 * 1024 * 1024
+DIGEST_CHECK_SECONDS = 3600.0
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -51,6 +52,26 @@ class ModerationCog(commands.Cog):
         self.bot = bot
         self.current: ReindexRun | None = None
         self._task: asyncio.Task | None = None
+        self._digests: asyncio.Task | None = None
+
+    async def cog_load(self) -> None:
+        settings = self.bot.settings
+        if settings.feedback_digest_days > 0 and settings.feedback_channel is not None:
+            self._digests = asyncio.create_task(
+                self._post_digests(settings.feedback_digest_days), name="archivist-digest"
+            )
+
+    async def _post_digests(self, every_days: float) -> None:
+        """Post the feedback digest whenever one is due (checked at start-up, then every ``DIGEST_CHECK_SECONDS``;
+        the archive remembers when the last went out, so a restart neither repeats nor skips one)."""
+        while True:
+            try:
+                digest = await self.bot.run_admin(self.bot.engine.feedback_digest, every_days)
+                if digest is not None:
+                    await notify(self.bot, self.bot.settings.feedback_channel, render.digest_text(digest))
+            except Exception as error:  # noqa: BLE001 - the loop must outlive one failure
+                log.warning("Feedback digest failed: %s", user_sentence(error))
+            await asyncio.sleep(DIGEST_CHECK_SECONDS)
 
     @app_commands.command(name="reindex", description="Moderators: rebuild the search index in the background.")
     @app_commands.describe(full="Re-embed every article instead of only new and changed ones.")
@@ -106,6 +127,20 @@ class ModerationCog(commands.Cog):
                     edit(run.message, render.progress_text(run.stage, run.done, run.total, full=run.full))
                 )
 
+    @app_commands.command(
+        name="gaps", description="Moderators: what members asked here that the archive could not answer."
+    )
+    @app_commands.describe(since="Only questions asked on or after this date (YYYY-MM-DD).")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @moderator_only()
+    async def gaps(self, interaction: discord.Interaction, since: str | None = None) -> None:
+        """This server's questions the archive abstained on or that got 👎, grouped by topic (only this server's:
+        moderators of one server never see another's questions)."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        found = await self.bot.run_admin(self.bot.engine.gaps, since, guild_id=interaction.guild_id)
+        await respond(interaction, embeds=[render.gaps_embed(found, since)], ephemeral=True)
+
     @app_commands.command(name="ingest", description="Moderators: add the articles in an attached file to the archive.")
     @app_commands.describe(file="A file in one of the archive's supported formats (e.g. .json, .jsonl, .csv, .txt).")
     @app_commands.default_permissions(manage_guild=True)
@@ -150,8 +185,9 @@ class ModerationCog(commands.Cog):
             log.warning("Could not update the re-index message", exc_info=True)
 
     async def cog_unload(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._digests):
+            if task is not None:
+                task.cancel()
 
 
 def safe_filename(name: str) -> str:

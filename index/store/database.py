@@ -139,7 +139,53 @@ def _m3_live_sources(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX source_pages_article ON source_pages(article_id)")
 
 
-MIGRATIONS = [_m1_initial, _m2_sentence_vectors, _m3_live_sources]
+def _m4_readers(db: sqlite_utils.Database) -> None:
+    """What the bot keeps of its readers' questions (``index.store.readers``): each answer it gave (so the buttons
+    under it work after a restart, and for the question log), its follow-up threads and the votes on answers."""
+    db.execute(
+        """CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            guild_id INTEGER,
+            asked_at TEXT NOT NULL,
+            asker TEXT NOT NULL,
+            question TEXT,
+            context TEXT,
+            abstained INTEGER NOT NULL,
+            partial INTEGER NOT NULL,
+            article_ids TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
+    db.execute("CREATE INDEX answers_asked ON answers(asked_at)")
+    db.execute(
+        """CREATE TABLE threads (
+            thread_id INTEGER PRIMARY KEY,
+            answer_id INTEGER NOT NULL UNIQUE REFERENCES answers(id) ON DELETE CASCADE,
+            guild_id INTEGER,
+            turns TEXT,
+            filters TEXT,
+            opened_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
+            guild_id INTEGER,
+            member TEXT NOT NULL,
+            vote INTEGER NOT NULL,
+            reason TEXT,
+            question TEXT,
+            article_ids TEXT NOT NULL DEFAULT '[]',
+            quotes TEXT NOT NULL DEFAULT '[]',
+            voted_at TEXT NOT NULL,
+            UNIQUE (answer_id, member)
+        )"""
+    )
+    db.execute("CREATE INDEX feedback_voted ON feedback(voted_at)")
+
+
+MIGRATIONS = [_m1_initial, _m2_sentence_vectors, _m3_live_sources, _m4_readers]
 VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
 ARTICLE_COLUMNS = (
     "id",

@@ -7,7 +7,7 @@ from index.errors import ConfigError
 from index.settings import Settings
 from tests.bot.fake_discord import CHANNEL_ID, MANAGE_GUILD, MOD_ROLE_ID, is_ephemeral, message_text
 
-ALL_COMMANDS = {"ask", "search", "recent", "article", "stats", "help", "reindex", "ingest", "sources"}
+ALL_COMMANDS = {"ask", "search", "recent", "article", "stats", "help", "reindex", "ingest", "sources", "gaps"}
 
 
 async def test_sync_sends_every_command_with_descriptions_and_moderator_permissions(bot, discord_fake):
@@ -20,9 +20,10 @@ async def test_sync_sends_every_command_with_descriptions_and_moderator_permissi
     assert int(synced["reindex"]["default_member_permissions"]) == MANAGE_GUILD
     assert int(synced["ingest"]["default_member_permissions"]) == MANAGE_GUILD
     assert int(synced["sources"]["default_member_permissions"]) == MANAGE_GUILD
+    assert int(synced["gaps"]["default_member_permissions"]) == MANAGE_GUILD
     for subcommand in synced["sources"]["options"]:
         assert subcommand["description"].strip() and all(o["description"].strip() for o in subcommand["options"])
-    for name in ALL_COMMANDS - {"reindex", "ingest", "sources"}:
+    for name in ALL_COMMANDS - {"reindex", "ingest", "sources", "gaps"}:
         assert synced[name]["default_member_permissions"] is None
     ask_options = {o["name"]: o for o in synced["ask"]["options"]}
     assert set(ask_options) == {"question", "after", "before", "source", "category", "only_me"}
@@ -37,11 +38,12 @@ async def test_member_without_permission_is_refused_and_nothing_runs(bot, discor
     attachment = discord_fake.add_attachment("new.txt", b"Title\nBody.")
     reindex = await discord_fake.slash("reindex", {"full": True})
     ingest = await discord_fake.slash("ingest", attachments={"file": attachment})
-    for log in (reindex, ingest):
+    gaps = await discord_fake.slash("gaps")
+    for log in (reindex, ingest, gaps):
         (reply,) = await discord_fake.wait_until(log.replies)
         assert is_ephemeral(reply)
         assert "only moderators" in message_text(reply).lower()
-    assert engine.calls_to("reindex") == [] and engine.calls_to("ingest") == []
+    assert engine.calls_to("reindex") == [] and engine.calls_to("ingest") == [] and engine.calls_to("gaps") == []
     assert not any(r.path.startswith("/attachments/") for r in discord_fake.requests)
     assert not any(r.path == f"/api/v10/channels/{CHANNEL_ID}/messages" for r in discord_fake.requests)
 
