@@ -20,8 +20,6 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,27 +30,7 @@ from index.sources.live.fetch import AddressPolicy, FetchConfig, Fetcher  # noqa
 from index.sources.live.registry import Registry  # noqa: E402
 from index.sources.live.sync import Syncer, SyncOptions  # noqa: E402
 from index.store.database import Store  # noqa: E402
-from tests.index.sources.live.site import BASE_TIME, TestSite, real_posts  # noqa: E402
-
-
-def site_posts(count: int):
-    real = real_posts(96)
-    posts = []
-    for number in range(count):
-        base = real[number % len(real)]
-        dispatch = f"Dispatch {number + 1} of the test site, filed from the archive desk."
-        when = BASE_TIME + timedelta(minutes=number)  # one post a minute: distinct dates, slugs and addresses
-        posts.append(
-            replace(
-                base,
-                id=number + 1,
-                title=f"No. {number + 1}: {base.title}",
-                paragraphs=[*base.paragraphs, dispatch],
-                date=when,
-                modified=when,
-            )
-        )
-    return posts
+from tests.index.sources.live.site import TestSite, many_posts  # noqa: E402
 
 
 def export(site: TestSite, folder: Path) -> Path:
@@ -89,7 +67,7 @@ def main() -> None:
     parser.add_argument("--per-page", type=int, default=100)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="archivist-sync-"))
-    site = TestSite(site_posts(args.posts)).start()
+    site = TestSite(many_posts(args.posts)).start()
     try:
         file_store = Store(folder / "from-file.db")
         started = time.perf_counter()
