@@ -12,7 +12,9 @@ Moderators can add URLs from Discord, so every request is treated as hostile inp
   within ``timeout`` seconds (a server dripping bytes slowly is stopped too);
 * robots.txt is obeyed for the configured User-Agent, and requests to one host are at least ``min_delay``
   seconds apart (more when robots.txt asks with Crawl-delay);
-* 429 and 503 with a short Retry-After are retried after waiting that long, a few times at most.
+* 429 and 503 with a short Retry-After are retried after waiting that long, a few times at most; a longer one
+  closes the site (its scheme and host) until then: nothing more is asked of it for this source, in this sync
+  or (through the ``HostState`` the sync stores per source) the next ones.
 
 Parsers never see URLs: they get the ``Response.body`` bytes.
 """
@@ -25,6 +27,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -153,6 +156,18 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class HostState:
+    """What a sync remembers of one site (``scheme://host``) for the next: a Retry-After not yet over."""
+
+    origin: str
+    not_before: float | None = None  # Unix time: the site asked (429/503) not to be fetched before then
+
+    @property
+    def empty(self) -> bool:
+        return self.not_before is None
+
+
+@dataclass(frozen=True)
 class Response:
     url: str  # after redirects
     status: int
@@ -194,6 +209,7 @@ class Fetcher:
     resolver: Resolver = system_resolver
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    wall: Callable[[], float] = time.time  # Unix time, for Retry-After dates and waits remembered across syncs
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(
@@ -205,7 +221,9 @@ class Fetcher:
         )
         self._last_request: dict[str, float] = {}
         self._robots: dict[str, RobotsRules] = {}
+        self._not_before: dict[str, float] = {}  # origin -> Unix time
         self.requested: list[str] = []  # every URL a request was sent for, in order (for reports and tests)
+        self.touched: set[str] = set()  # origins asked for since the caller last cleared it
 
     def close(self) -> None:
         self._client.close()
@@ -215,6 +233,17 @@ class Fetcher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def remember(self, states: Iterable[HostState]) -> None:
+        """Start over from what an earlier sync of one source learnt about its sites (a sync fetches source after
+        source with one fetcher: a wait one source was asked for does not hold up the next)."""
+        self._not_before = {s.origin: s.not_before for s in states if s.not_before is not None}
+        self.touched.clear()
+
+    def host_state(self, origin: str) -> HostState:
+        """What to remember of ``origin`` for the next sync."""
+        until = self._not_before.get(origin)
+        return HostState(origin, not_before=until if until is not None and until > self.wall() else None)
 
     def get(
         self,
@@ -234,8 +263,12 @@ class Fetcher:
             headers["Accept"] = accept
         for attempt in range(self.config.max_retries + 1):
             response = self._follow(url, headers, check_robots=True)
-            wait = _retry_after(response)
-            if wait is None or attempt == self.config.max_retries or wait > self.config.max_retry_wait:
+            wait = _retry_after(response, self.wall())
+            if wait is not None and wait > self.config.max_retry_wait:
+                origin = _origin(response.url)
+                self._not_before[origin] = max(self.wall() + wait, self._not_before.get(origin, 0.0))
+                return response
+            if wait is None or attempt == self.config.max_retries:
                 return response
             log.info("%s answered %d; waiting %.1f s as it asked", url, response.status, wait)
             self.sleep(max(wait, self.config.min_delay))
@@ -263,6 +296,7 @@ class Fetcher:
         permanent = True
         for _hop in range(self.config.max_redirects + 1):
             host = _checked_url(current)
+            self._check_not_before(current)
             if check_robots and not self.robots_for(current).allowed(current, self.config.user_agent):
                 raise FetchRefused(f"The site's robots.txt does not allow fetching {current}.")
             self._pace(host, check_robots)
@@ -273,6 +307,17 @@ class Fetcher:
             permanent = permanent and status in PERMANENT
             current = urljoin(current, response_headers["location"].strip())
         raise FetchFailed(f"{url} redirected more than {self.config.max_redirects} times.")
+
+    def _check_not_before(self, url: str) -> None:
+        origin = _origin(url)
+        self.touched.add(origin)
+        until = self._not_before.get(origin)
+        if until is not None and until > self.wall():
+            when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise FetchFailed(
+                f"{origin} asked (HTTP 429/503 with Retry-After) not to be fetched before {when}, "
+                f"so {url} is skipped until then."
+            )
 
     def _pace(self, host: str, check_robots: bool) -> None:
         delay = self.config.min_delay
@@ -338,7 +383,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
-def _retry_after(response: Response) -> float | None:
+def _retry_after(response: Response, now: float) -> float | None:
     """Seconds a 429/503 asked to wait (None when it is not one, or gave no readable Retry-After)."""
     if response.status not in RETRY_STATUSES:
         return None
@@ -349,7 +394,7 @@ def _retry_after(response: Response) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - now)
 
 
 def _too_large(url: str, limit: int) -> str:
