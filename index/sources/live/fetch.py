@@ -36,7 +36,7 @@ import httpx
 
 from index.errors import FetchFailed, FetchRefused
 from index.settings import Settings
-from index.sources.live.robots import RobotsRules
+from index.sources.live.robots import RobotsCopy, RobotsRules
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +157,16 @@ class FetchConfig:
 
 @dataclass(frozen=True)
 class HostState:
-    """What a sync remembers of one site (``scheme://host``) for the next: a Retry-After not yet over."""
+    """What a sync remembers of one site (``scheme://host``) for the next: a Retry-After not yet over, and the
+    site's robots.txt with its validators."""
 
     origin: str
     not_before: float | None = None  # Unix time: the site asked (429/503) not to be fetched before then
+    robots: RobotsCopy | None = None
 
     @property
     def empty(self) -> bool:
-        return self.not_before is None
+        return self.not_before is None and self.robots is None
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class Fetcher:
         )
         self._last_request: dict[str, float] = {}
         self._robots: dict[str, RobotsRules] = {}
+        self._robots_copies: dict[str, RobotsCopy] = {}  # origin -> robots.txt as fetched, for conditional requests
         self._not_before: dict[str, float] = {}  # origin -> Unix time
         self.requested: list[str] = []  # every URL a request was sent for, in order (for reports and tests)
         self.touched: set[str] = set()  # origins asked for since the caller last cleared it
@@ -237,13 +240,21 @@ class Fetcher:
     def remember(self, states: Iterable[HostState]) -> None:
         """Start over from what an earlier sync of one source learnt about its sites (a sync fetches source after
         source with one fetcher: a wait one source was asked for does not hold up the next)."""
+        states = list(states)
         self._not_before = {s.origin: s.not_before for s in states if s.not_before is not None}
+        for state in states:
+            if state.robots is not None and state.origin not in self._robots:
+                self._robots_copies[state.origin] = state.robots
         self.touched.clear()
 
     def host_state(self, origin: str) -> HostState:
         """What to remember of ``origin`` for the next sync."""
         until = self._not_before.get(origin)
-        return HostState(origin, not_before=until if until is not None and until > self.wall() else None)
+        return HostState(
+            origin,
+            not_before=until if until is not None and until > self.wall() else None,
+            robots=self._robots_copies.get(origin),
+        )
 
     def get(
         self,
@@ -254,11 +265,7 @@ class Fetcher:
         accept: str | None = None,
     ) -> Response:
         """GET ``url`` (conditionally when validators are given), obeying robots.txt; see the module docstring."""
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = _conditional(etag, last_modified)
         if accept:
             headers["Accept"] = accept
         for attempt in range(self.config.max_retries + 1):
@@ -275,17 +282,26 @@ class Fetcher:
         return response  # pragma: no cover - the loop always returns
 
     def robots_for(self, url: str) -> RobotsRules:
-        """The robots.txt rules of ``url``'s site, fetched once per fetcher."""
+        """The robots.txt rules of ``url``'s site, fetched once per fetcher (conditionally, when a copy is kept)."""
         origin = _origin(url)
         rules = self._robots.get(origin)
         if rules is None:
+            copy = self._robots_copies.pop(origin, None)
+            headers = _conditional(copy.etag, copy.last_modified) if copy else {}
             try:
-                response = self._follow(origin + "/robots.txt", {}, check_robots=False)
+                response = self._follow(origin + "/robots.txt", headers, check_robots=False)
             except FetchFailed as error:
                 log.info("robots.txt of %s could not be fetched (%s); treating the site as closed", origin, error)
                 rules = RobotsRules.closed()
             else:
-                rules = RobotsRules.from_response(response.status, response.body)
+                if response.not_modified and copy is not None:
+                    rules = copy.rules()
+                    self._robots_copies[origin] = copy
+                else:
+                    rules = RobotsRules.from_response(response.status, response.body)
+                    fresh = RobotsCopy.of(response.status, response.body, response.etag, response.last_modified)
+                    if fresh is not None:
+                        self._robots_copies[origin] = fresh
             self._robots[origin] = rules
         return rules
 
@@ -364,6 +380,15 @@ class Fetcher:
                 raise FetchFailed(f"{url} took longer than {self.config.timeout:g} s.")
             parts.append(chunk)
         return b"".join(parts)
+
+
+def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
 
 
 def _checked_url(url: str) -> str:

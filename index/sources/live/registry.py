@@ -4,7 +4,8 @@ One owner for the ``sources`` and ``source_pages`` tables (migration 3 in ``inde
 is written only after its article is stored, so a sync killed between the two fetches the page again next time
 and finds it unchanged.
 
-What a source's sync learnt about a site as a whole (``HostState``: a Retry-After that outlasts the sync) is kept
+What a source's sync learnt about a site as a whole (``HostState``: a Retry-After that outlasts the sync, the
+robots.txt with its validators) is kept
 in the same table, one row per site at its robots.txt address, marked by a ``"host"`` key in its data; ``pages``
 leaves those rows out.
 """
@@ -12,10 +13,11 @@ leaves those rows out.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from index.errors import ArchivistError, NotFound
 from index.sources.live.fetch import HostState
+from index.sources.live.robots import RobotsCopy
 from index.store.database import Store, utc_now
 
 KINDS = ("rss", "wordpress", "sitemap")
@@ -148,7 +150,7 @@ class Registry:
         rows = self._conn.execute(
             "SELECT url, data FROM source_pages WHERE source_id = ? AND data LIKE '{\"host\"%'", (source_id,)
         )
-        return [HostState(url.removesuffix(_HOST_PATH), **json.loads(data)["host"]) for url, data in rows]
+        return [_host_state(url.removesuffix(_HOST_PATH), json.loads(data)["host"]) for url, data in rows]
 
     def save_hosts(self, source_id: int, states: list[HostState]) -> None:
         """Remember these sites' state for the next sync (a state with nothing in it is forgotten)."""
@@ -214,4 +216,9 @@ class Registry:
 
 
 def _host_data(state: HostState) -> dict:
-    return {"not_before": state.not_before}
+    return {"not_before": state.not_before, "robots": asdict(state.robots) if state.robots else None}
+
+
+def _host_state(origin: str, data: dict) -> HostState:
+    robots = data.get("robots")
+    return HostState(origin, not_before=data.get("not_before"), robots=RobotsCopy(**robots) if robots else None)

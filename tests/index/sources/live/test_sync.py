@@ -178,6 +178,48 @@ def test_robots_disallowed_pages_in_the_sitemap_are_never_requested(site, store)
     assert all("/private/" not in (a.url or "") for a in store.list_articles())
 
 
+def test_robots_txt_is_asked_for_conditionally_and_a_304_keeps_its_rules(site, store):
+    source = add(store, site.base + "/sitemap.xml")
+    sync(store)
+    (host,) = Registry(store).hosts(source.id)
+    assert host.origin == site.base and host.robots.etag and "Disallow: /private/" in host.robots.text
+    site.requests.clear()
+    site.publish(
+        Post(
+            50,
+            "Ferry timetable changes",
+            ["Ferries run hourly from May."] * 3,
+            "Ana Ruiz",
+            "local",
+            [],
+            *[site.posts[1].date] * 2,
+        )
+    )
+    (report,) = sync(store)  # a fresh fetcher: only the kept copy knows the rules
+    assert [(p, c) for p, c in site.requests if p == "/robots.txt"] == [("/robots.txt", True)]
+    assert report.added == 1 and site.requested("/private/") == [], "the kept rules still hold"
+
+
+def test_a_changed_robots_txt_replaces_the_kept_rules(site, store):
+    source = add(store, site.base + "/sitemap.xml")
+    sync(store)
+    newest = Post(
+        51,
+        "Bridge closed for repairs",
+        ["The bridge reopens in June."] * 3,
+        "Li Wei",
+        "local",
+        [],
+        *[site.posts[1].date] * 2,
+    )
+    site.publish(newest)
+    site.extra_disallow = newest.path
+    (report,) = sync(store)
+    assert report.added == 0 and site.requested(newest.path) == []
+    (host,) = Registry(store).hosts(source.id)
+    assert f"Disallow: {newest.path}" in host.robots.text
+
+
 def test_wordpress_resumes_after_a_sync_cut_short(site, store):
     """A sync that stops half-way (here: page 2 fails) keeps what it stored; the next one completes it."""
     add(store, site.base + "/")
@@ -285,7 +327,7 @@ def test_a_long_retry_after_is_remembered_and_the_site_skipped_until_then(site, 
         assert first[1].added == 3 and second[1].synced, "another site syncs as usual"
         later = sync(store, wall=lambda: time.time() + 3601)
         assert later[0].synced and later[0].added == POSTS and later[0].errors == ()
-        assert Registry(store).hosts(busy.id) == []
+        assert [host.not_before for host in Registry(store).hosts(busy.id)] == [None]
     finally:
         other.stop()
 
