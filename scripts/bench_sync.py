@@ -5,7 +5,8 @@
 Serves the test site of the live-source tests (real text: the seed page and MultiHop-RAG articles, repeated with
 a numbered dispatch line so every post is distinct) with ``--posts`` posts, then in one run and one process:
 
-1. ingests the same posts from a JSON export into a fresh archive (the baseline);
+1. ingests the same posts from a JSON export into a fresh archive (the baseline; the export is split into files of
+   ``EXPORT_POSTS`` posts, each well under the ARCHIVIST_MAX_FILE_MB cap that a single 5,000-post file exceeds);
 2. syncs the site's REST API into another fresh archive (first sync: every post fetched, stored and chunked);
 3. syncs it again (no-op: every request answered 304).
 
@@ -17,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,30 +32,12 @@ from index.sources.live.fetch import AddressPolicy, FetchConfig, Fetcher  # noqa
 from index.sources.live.registry import Registry  # noqa: E402
 from index.sources.live.sync import Syncer, SyncOptions  # noqa: E402
 from index.store.database import Store  # noqa: E402
-from tests.index.sources.live.site import BASE_TIME, TestSite, real_posts  # noqa: E402
+from tests.index.sources.live.site import TestSite, many_posts  # noqa: E402
+
+EXPORT_POSTS = 500
 
 
-def site_posts(count: int):
-    real = real_posts(96)
-    posts = []
-    for number in range(count):
-        base = real[number % len(real)]
-        dispatch = f"Dispatch {number + 1} of the test site, filed from the archive desk."
-        when = BASE_TIME + timedelta(minutes=number)  # one post a minute: distinct dates, slugs and addresses
-        posts.append(
-            replace(
-                base,
-                id=number + 1,
-                title=f"No. {number + 1}: {base.title}",
-                paragraphs=[*base.paragraphs, dispatch],
-                date=when,
-                modified=when,
-            )
-        )
-    return posts
-
-
-def export(site: TestSite, folder: Path) -> Path:
+def export(site: TestSite, folder: Path) -> list[Path]:
     records = [
         {
             "title": p.title,
@@ -69,9 +51,12 @@ def export(site: TestSite, folder: Path) -> Path:
         }
         for p in site.published()
     ]
-    path = folder / "export.json"
-    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    return path
+    paths = []
+    for start in range(0, len(records), EXPORT_POSTS):
+        path = folder / f"export-{start // EXPORT_POSTS:03d}.json"
+        path.write_text(json.dumps(records[start : start + EXPORT_POSTS], ensure_ascii=False), encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
 def timed_sync(store: Store, per_page: int):
@@ -89,11 +74,11 @@ def main() -> None:
     parser.add_argument("--per-page", type=int, default=100)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="archivist-sync-"))
-    site = TestSite(site_posts(args.posts)).start()
+    site = TestSite(many_posts(args.posts)).start()
     try:
         file_store = Store(folder / "from-file.db")
         started = time.perf_counter()
-        baseline = ingest(file_store, [export(site, folder)], IngestOptions())
+        baseline = ingest(file_store, export(site, folder), IngestOptions())
         file_seconds = time.perf_counter() - started
         file_store.close()
 
@@ -104,10 +89,13 @@ def main() -> None:
         store.close()
     finally:
         site.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     print(
         f"posts: {args.posts}; file ingest added {baseline.added}; first sync added {first.added}, errors {len(first.errors)}"
     )
     print(f"no-op sync: {noop.not_modified} not modified, {noop.added + noop.updated + noop.removed} changes")
+    if baseline.added != args.posts or first.added != args.posts:
+        sys.exit("Not every post was stored by both paths, so the figures do not compare; see the counts above.")
     print("| posts | ingest from JSON s | first sync s | sync / ingest | requests | no-op sync s | no-op requests |")
     print("|---|---|---|---|---|---|---|")
     print(

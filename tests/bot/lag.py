@@ -1,7 +1,8 @@
-"""Measuring the bot while a full re-index runs: /ask defer and answer latency, and event-loop lag.
+"""Measuring the bot while a full re-index or a live-source sync runs: /ask defer and answer latency, event-loop lag.
 
-Used by ``tests/bot/test_lag.py`` (a small BBC slice) and ``scripts/bench_bot_lag.py`` (the whole BBC archive).
-Event-loop lag is how late ``asyncio.sleep(interval)`` wakes up: a sampler on the bot's own loop.
+Used by ``tests/bot/test_lag.py`` (a small BBC slice, a small test site) and ``scripts/bench_bot_lag.py`` (the
+whole BBC archive, or a sync of ``--sync-posts`` posts). Event-loop lag is how late ``asyncio.sleep(interval)``
+wakes up: a sampler on the bot's own loop.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def percentile(values: list[float], q: float) -> float:
 
 @dataclass
 class LagReport:
-    reindex_seconds: float
+    reindex_seconds: float  # how long the work measured (re-index or sync) took
     defers: list[float] = field(default_factory=list)  # interaction created → deferral received, per /ask
     answers: list[float] = field(default_factory=list)  # interaction created → answer received
     lags: list[float] = field(default_factory=list)  # event-loop lag samples during the re-index
@@ -52,13 +53,14 @@ class LagReport:
     answered_during_reindex: int = 0
     problems: list[str] = field(default_factory=list)  # payloads over limits or allowing mentions
     summary: str = ""
+    work: str = "re-index"
 
     def table(self) -> str:
         rows = [("", "n", "p50 ms", "p95 ms", "p99 ms", "max ms")]
         for name, values in (
             ("/ask deferred", self.defers),
             ("/ask answered", self.answers),
-            ("loop lag, re-index", self.lags),
+            (f"loop lag, {self.work}", self.lags),
             ("loop lag, idle", self.baseline_lags),
         ):
             rows.append(
@@ -75,8 +77,8 @@ class LagReport:
             for r in rows
         ]
         lines.append(
-            f"re-index {self.reindex_seconds:.1f} s; {self.asked} /ask sent, {len(self.answers)} answered, "
-            f"{self.answered_during_reindex} of them while the re-index ran"
+            f"{self.work} {self.reindex_seconds:.1f} s; {self.asked} /ask sent, {len(self.answers)} answered, "
+            f"{self.answered_during_reindex} of them while the {self.work} ran"
         )
         lines.append(self.summary)
         return "\n".join(lines)
@@ -150,6 +152,71 @@ async def measure_reindex_lag(
         report.answered_during_reindex = sum(1 for log in logs if log.followups[0][0] < ended)
         report.problems = [p for body in fake.message_payloads() for p in mention_problems(body) + limit_problems(body)]
         return report
+    finally:
+        await bot.close()
+        await fake.stop()
+
+
+async def measure_sync_lag(
+    engine,
+    *,
+    ask_every: float = 0.5,
+    interval: float = 0.01,
+    baseline_seconds: float = 2.0,
+    answer_timeout: float = 60.0,
+    sync_timeout: float = 3600.0,
+) -> LagReport:
+    """Start the bot on a fake Discord with a background sync due a second after the idle baseline, and ask
+    questions until that sync (fetching, storing and indexing every live source of ``engine``) has finished."""
+    fake = FakeDiscord()
+    await fake.start()
+    settings = Settings(
+        discord_token="fake-token",
+        cooldown_seconds=0,
+        max_concurrent_answers=64,
+        discord_api_base=fake.api_base,
+        discord_gateway_url=fake.gateway_url,
+        sync_interval_minutes=60.0,
+    )
+    bot = await start_bot(engine, settings, guild_ready_timeout=0.05)
+    try:
+        warm = await fake.slash("ask", {"question": QUESTIONS[0]}, user_id=1)  # loads the model and retriever
+        await fake.wait_until(warm.replies, timeout=answer_timeout)
+        stop = asyncio.Event()
+        baseline: list[float] = []
+        sampler = asyncio.create_task(_sample_lag(stop, baseline, interval))
+        await asyncio.sleep(baseline_seconds)
+        stop.set()
+        await sampler
+
+        stop = asyncio.Event()
+        lags: list[float] = []
+        sampler = asyncio.create_task(_sample_lag(stop, lags, interval))
+        started = time.monotonic()
+        # What the background loop does every ARCHIVIST_SYNC_INTERVAL_MINUTES, started now rather than in an hour.
+        sync = asyncio.create_task(bot.get_cog("SourcesCog").sync_now())
+        logs = []
+        while not sync.done() and time.monotonic() - started < sync_timeout:
+            logs.append(
+                await fake.slash("ask", {"question": QUESTIONS[len(logs) % len(QUESTIONS)]}, user_id=100 + len(logs))
+            )
+            await asyncio.sleep(ask_every)
+        report = await asyncio.wait_for(sync, timeout=max(1.0, sync_timeout - (time.monotonic() - started)))
+        sync_seconds = time.monotonic() - started
+        stop.set()
+        await sampler
+        ended = started + sync_seconds
+        await fake.wait_until(lambda: all(log.followups for log in logs), timeout=answer_timeout)
+        summary = "; ".join(f"source {s.id}: {s.summary()}" for s in report.sources)
+        result = LagReport(
+            reindex_seconds=sync_seconds, lags=lags, baseline_lags=baseline, summary=summary, work="sync"
+        )
+        result.asked = len(logs)
+        result.defers = [log.first_ack for log in logs]
+        result.answers = [log.followups[0][0] - log.created for log in logs]
+        result.answered_during_reindex = sum(1 for log in logs if log.followups[0][0] < ended)
+        result.problems = [p for body in fake.message_payloads() for p in mention_problems(body) + limit_problems(body)]
+        return result
     finally:
         await bot.close()
         await fake.stop()

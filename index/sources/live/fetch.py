@@ -12,7 +12,9 @@ Moderators can add URLs from Discord, so every request is treated as hostile inp
   within ``timeout`` seconds (a server dripping bytes slowly is stopped too);
 * robots.txt is obeyed for the configured User-Agent, and requests to one host are at least ``min_delay``
   seconds apart (more when robots.txt asks with Crawl-delay);
-* 429 and 503 with a short Retry-After are retried after waiting that long, a few times at most.
+* 429 and 503 with a short Retry-After are retried after waiting that long, a few times at most; a longer one
+  closes the site (its scheme and host) until then: nothing more is asked of it for this source, in this sync
+  or (through the ``HostState`` the sync stores per source) the next ones.
 
 Parsers never see URLs: they get the ``Response.body`` bytes.
 """
@@ -25,6 +27,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -33,7 +36,7 @@ import httpx
 
 from index.errors import FetchFailed, FetchRefused
 from index.settings import Settings
-from index.sources.live.robots import RobotsRules
+from index.sources.live.robots import RobotsCopy, RobotsRules
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +156,20 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class HostState:
+    """What a sync remembers of one site (``scheme://host``) for the next: a Retry-After not yet over, and the
+    site's robots.txt with its validators."""
+
+    origin: str
+    not_before: float | None = None  # Unix time: the site asked (429/503) not to be fetched before then
+    robots: RobotsCopy | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.not_before is None and self.robots is None
+
+
+@dataclass(frozen=True)
 class Response:
     url: str  # after redirects
     status: int
@@ -194,6 +211,7 @@ class Fetcher:
     resolver: Resolver = system_resolver
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    wall: Callable[[], float] = time.time  # Unix time, for Retry-After dates and waits remembered across syncs
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(
@@ -205,7 +223,10 @@ class Fetcher:
         )
         self._last_request: dict[str, float] = {}
         self._robots: dict[str, RobotsRules] = {}
+        self._robots_copies: dict[str, RobotsCopy] = {}  # origin -> robots.txt as fetched, for conditional requests
+        self._not_before: dict[str, float] = {}  # origin -> Unix time
         self.requested: list[str] = []  # every URL a request was sent for, in order (for reports and tests)
+        self.touched: set[str] = set()  # origins asked for since the caller last cleared it
 
     def close(self) -> None:
         self._client.close()
@@ -216,6 +237,25 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def remember(self, states: Iterable[HostState]) -> None:
+        """Start over from what an earlier sync of one source learnt about its sites (a sync fetches source after
+        source with one fetcher: a wait one source was asked for does not hold up the next)."""
+        states = list(states)
+        self._not_before = {s.origin: s.not_before for s in states if s.not_before is not None}
+        for state in states:
+            if state.robots is not None and state.origin not in self._robots:
+                self._robots_copies[state.origin] = state.robots
+        self.touched.clear()
+
+    def host_state(self, origin: str) -> HostState:
+        """What to remember of ``origin`` for the next sync."""
+        until = self._not_before.get(origin)
+        return HostState(
+            origin,
+            not_before=until if until is not None and until > self.wall() else None,
+            robots=self._robots_copies.get(origin),
+        )
+
     def get(
         self,
         url: str,
@@ -225,34 +265,43 @@ class Fetcher:
         accept: str | None = None,
     ) -> Response:
         """GET ``url`` (conditionally when validators are given), obeying robots.txt; see the module docstring."""
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = _conditional(etag, last_modified)
         if accept:
             headers["Accept"] = accept
         for attempt in range(self.config.max_retries + 1):
             response = self._follow(url, headers, check_robots=True)
-            wait = _retry_after(response)
-            if wait is None or attempt == self.config.max_retries or wait > self.config.max_retry_wait:
+            wait = _retry_after(response, self.wall())
+            if wait is not None and wait > self.config.max_retry_wait:
+                origin = _origin(response.url)
+                self._not_before[origin] = max(self.wall() + wait, self._not_before.get(origin, 0.0))
+                return response
+            if wait is None or attempt == self.config.max_retries:
                 return response
             log.info("%s answered %d; waiting %.1f s as it asked", url, response.status, wait)
             self.sleep(max(wait, self.config.min_delay))
         return response  # pragma: no cover - the loop always returns
 
     def robots_for(self, url: str) -> RobotsRules:
-        """The robots.txt rules of ``url``'s site, fetched once per fetcher."""
+        """The robots.txt rules of ``url``'s site, fetched once per fetcher (conditionally, when a copy is kept)."""
         origin = _origin(url)
         rules = self._robots.get(origin)
         if rules is None:
+            copy = self._robots_copies.pop(origin, None)
+            headers = _conditional(copy.etag, copy.last_modified) if copy else {}
             try:
-                response = self._follow(origin + "/robots.txt", {}, check_robots=False)
+                response = self._follow(origin + "/robots.txt", headers, check_robots=False)
             except FetchFailed as error:
                 log.info("robots.txt of %s could not be fetched (%s); treating the site as closed", origin, error)
                 rules = RobotsRules.closed()
             else:
-                rules = RobotsRules.from_response(response.status, response.body)
+                if response.not_modified and copy is not None:
+                    rules = copy.rules()
+                    self._robots_copies[origin] = copy
+                else:
+                    rules = RobotsRules.from_response(response.status, response.body)
+                    fresh = RobotsCopy.of(response.status, response.body, response.etag, response.last_modified)
+                    if fresh is not None:
+                        self._robots_copies[origin] = fresh
             self._robots[origin] = rules
         return rules
 
@@ -263,6 +312,7 @@ class Fetcher:
         permanent = True
         for _hop in range(self.config.max_redirects + 1):
             host = _checked_url(current)
+            self._check_not_before(current)
             if check_robots and not self.robots_for(current).allowed(current, self.config.user_agent):
                 raise FetchRefused(f"The site's robots.txt does not allow fetching {current}.")
             self._pace(host, check_robots)
@@ -273,6 +323,17 @@ class Fetcher:
             permanent = permanent and status in PERMANENT
             current = urljoin(current, response_headers["location"].strip())
         raise FetchFailed(f"{url} redirected more than {self.config.max_redirects} times.")
+
+    def _check_not_before(self, url: str) -> None:
+        origin = _origin(url)
+        self.touched.add(origin)
+        until = self._not_before.get(origin)
+        if until is not None and until > self.wall():
+            when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise FetchFailed(
+                f"{origin} asked (HTTP 429/503 with Retry-After) not to be fetched before {when}, "
+                f"so {url} is skipped until then."
+            )
 
     def _pace(self, host: str, check_robots: bool) -> None:
         delay = self.config.min_delay
@@ -321,6 +382,15 @@ class Fetcher:
         return b"".join(parts)
 
 
+def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
 def _checked_url(url: str) -> str:
     """The ``host:port`` of an http(s) URL; FetchRefused for any other scheme or a URL without a host."""
     parts = urlsplit(url)
@@ -338,7 +408,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
-def _retry_after(response: Response) -> float | None:
+def _retry_after(response: Response, now: float) -> float | None:
     """Seconds a 429/503 asked to wait (None when it is not one, or gave no readable Retry-After)."""
     if response.status not in RETRY_STATUSES:
         return None
@@ -349,7 +419,7 @@ def _retry_after(response: Response) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - now)
 
 
 def _too_large(url: str, limit: int) -> str:

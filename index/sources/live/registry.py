@@ -3,14 +3,21 @@
 One owner for the ``sources`` and ``source_pages`` tables (migration 3 in ``index.store.database``). A page row
 is written only after its article is stored, so a sync killed between the two fetches the page again next time
 and finds it unchanged.
+
+What a source's sync learnt about a site as a whole (``HostState``: a Retry-After that outlasts the sync, the
+robots.txt with its validators) is kept
+in the same table, one row per site at its robots.txt address, marked by a ``"host"`` key in its data; ``pages``
+leaves those rows out.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from index.errors import ArchivistError, NotFound
+from index.sources.live.fetch import HostState
+from index.sources.live.robots import RobotsCopy
 from index.store.database import Store, utc_now
 
 KINDS = ("rss", "wordpress", "sitemap")
@@ -54,6 +61,7 @@ class PageState:
         return replace(self, etag=etag, last_modified=last_modified)
 
 
+_HOST_PATH = "/robots.txt"
 _SOURCE_COLUMNS = "id, url, kind, name, endpoint, added_at, last_sync_at, last_status, cursor, retired"
 _PAGE_COLUMNS = "url, article_id, remote_id, etag, last_modified, lastmod, parent, listed, data"
 
@@ -135,7 +143,24 @@ class Registry:
     # -- pages ------------------------------------------------------------------------------
     def pages(self, source_id: int) -> dict[str, PageState]:
         rows = self._conn.execute(f"SELECT {_PAGE_COLUMNS} FROM source_pages WHERE source_id = ?", (source_id,))
-        return {row[0]: self._page(row) for row in rows}
+        pages = (self._page(row) for row in rows)
+        return {page.url: page for page in pages if not (page.data and "host" in page.data)}
+
+    def hosts(self, source_id: int) -> list[HostState]:
+        rows = self._conn.execute(
+            "SELECT url, data FROM source_pages WHERE source_id = ? AND data LIKE '{\"host\"%'", (source_id,)
+        )
+        return [_host_state(url.removesuffix(_HOST_PATH), json.loads(data)["host"]) for url, data in rows]
+
+    def save_hosts(self, source_id: int, states: list[HostState]) -> None:
+        """Remember these sites' state for the next sync (a state with nothing in it is forgotten)."""
+        self.drop_pages(source_id, [s.origin + _HOST_PATH for s in states if s.empty])
+        kept = [s for s in states if not s.empty]
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO source_pages (source_id, url, listed, data, fetched_at) VALUES (?, ?, 0, ?, ?)",
+                [(source_id, s.origin + _HOST_PATH, json.dumps({"host": _host_data(s)}), utc_now()) for s in kept],
+            )
 
     def save_page(self, source_id: int, page: PageState) -> None:
         self.save_pages(source_id, [page])
@@ -188,3 +213,12 @@ class Registry:
     @staticmethod
     def _page(row: tuple) -> PageState:
         return PageState(*row[:7], listed=bool(row[7]), data=json.loads(row[8]) if row[8] else None)
+
+
+def _host_data(state: HostState) -> dict:
+    return {"not_before": state.not_before, "robots": asdict(state.robots) if state.robots else None}
+
+
+def _host_state(origin: str, data: dict) -> HostState:
+    robots = data.get("robots")
+    return HostState(origin, not_before=data.get("not_before"), robots=RobotsCopy(**robots) if robots else None)

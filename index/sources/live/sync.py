@@ -12,6 +12,9 @@ half-way leaves a consistent archive and the next one completes it.
   from it are removed.
 * Sitemaps: pages whose <lastmod> moved are fetched (conditionally); a page leaving the sitemap is removed only
   if it answers 404 or 410.
+
+A site that asked (429/503) for a longer wait than a sync makes is remembered per source, and the next syncs
+skip it, with that reason, until the time it gave.
 """
 
 from __future__ import annotations
@@ -144,6 +147,7 @@ class Syncer:
     def sync_source(self, source: Source) -> SourceReport:
         run = _Run(first=source.last_sync_at is None)
         method = {"rss": self._feed, "wordpress": self._wordpress, "sitemap": self._sitemap}[source.kind]
+        self.fetcher.remember(self.registry.hosts(source.id))
         synced = True
         try:
             method(source, run)
@@ -154,6 +158,9 @@ class Syncer:
             log.exception("syncing source %d failed", source.id)
             run.errors.insert(0, SyncProblem(source.endpoint, f"The sync failed ({type(error).__name__}: {error})."))
             synced = False
+        self.registry.save_hosts(
+            source.id, [self.fetcher.host_state(origin) for origin in sorted(self.fetcher.touched)]
+        )
         report = run.report(source, synced)
         self.registry.finish(source.id, report.summary(), synced=synced)
         log.info("source %d (%s): %s", source.id, source.url, report.summary())

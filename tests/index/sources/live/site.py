@@ -24,7 +24,7 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +84,27 @@ def real_posts(count: int) -> list[Post]:
                 author=record.get("author") or "Staff",
                 category=record.get("category") or "news",
                 tags=["tag-" + (record.get("category") or "news")],
+                date=when,
+                modified=when,
+            )
+        )
+    return posts
+
+
+def many_posts(count: int) -> list[Post]:
+    """``count`` distinct posts: the real ones repeated, each with a numbered dispatch line, one a minute."""
+    real = real_posts(96)
+    posts = []
+    for number in range(count):
+        base = real[number % len(real)]
+        dispatch = f"Dispatch {number + 1} of the test site, filed from the archive desk."
+        when = BASE_TIME + timedelta(minutes=number)  # distinct dates, slugs and addresses
+        posts.append(
+            replace(
+                base,
+                id=number + 1,
+                title=f"No. {number + 1}: {base.title}",
+                paragraphs=[*base.paragraphs, dispatch],
                 date=when,
                 modified=when,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from index.sources.live.fetch import AddressPolicy, FetchConfig, Fetcher
 from index.sources.live.registry import Registry
 from index.sources.live.sync import Syncer, SyncOptions
 from index.store.database import Store
-from tests.index.sources.live.site import COOKIE, FOOTER, NAV, Fault, Post, TestSite, real_posts
+from tests.index.sources.live.site import COOKIE, FOOTER, NAV, Fault, Post, TestSite, many_posts, real_posts
 
 POSTS = 12
 PER_PAGE = 4  # three pages of WordPress posts
@@ -34,9 +35,9 @@ def store(tmp_path):
     archive.close()
 
 
-def make_fetcher(**changes) -> Fetcher:
+def make_fetcher(wall=time.time, **changes) -> Fetcher:
     config = {"policy": AddressPolicy.parse("127.0.0.1"), "min_delay": 0.0, "timeout": 5.0, **changes}
-    return Fetcher(FetchConfig(**config))
+    return Fetcher(FetchConfig(**config), wall=wall)
 
 
 def add(store: Store, url: str, kind: str = "auto"):
@@ -45,8 +46,8 @@ def add(store: Store, url: str, kind: str = "auto"):
     return Registry(store).add(url, found.kind, found.name, found.endpoint)
 
 
-def sync(store: Store, **fetch_changes):
-    with make_fetcher(**fetch_changes) as fetcher:
+def sync(store: Store, wall=time.time, **fetch_changes):
+    with make_fetcher(wall, **fetch_changes) as fetcher:
         return Syncer(store, fetcher, SyncOptions(per_page=PER_PAGE)).sync()
 
 
@@ -177,6 +178,48 @@ def test_robots_disallowed_pages_in_the_sitemap_are_never_requested(site, store)
     assert all("/private/" not in (a.url or "") for a in store.list_articles())
 
 
+def test_robots_txt_is_asked_for_conditionally_and_a_304_keeps_its_rules(site, store):
+    source = add(store, site.base + "/sitemap.xml")
+    sync(store)
+    (host,) = Registry(store).hosts(source.id)
+    assert host.origin == site.base and host.robots.etag and "Disallow: /private/" in host.robots.text
+    site.requests.clear()
+    site.publish(
+        Post(
+            50,
+            "Ferry timetable changes",
+            ["Ferries run hourly from May."] * 3,
+            "Ana Ruiz",
+            "local",
+            [],
+            *[site.posts[1].date] * 2,
+        )
+    )
+    (report,) = sync(store)  # a fresh fetcher: only the kept copy knows the rules
+    assert [(p, c) for p, c in site.requests if p == "/robots.txt"] == [("/robots.txt", True)]
+    assert report.added == 1 and site.requested("/private/") == [], "the kept rules still hold"
+
+
+def test_a_changed_robots_txt_replaces_the_kept_rules(site, store):
+    source = add(store, site.base + "/sitemap.xml")
+    sync(store)
+    newest = Post(
+        51,
+        "Bridge closed for repairs",
+        ["The bridge reopens in June."] * 3,
+        "Li Wei",
+        "local",
+        [],
+        *[site.posts[1].date] * 2,
+    )
+    site.publish(newest)
+    site.extra_disallow = newest.path
+    (report,) = sync(store)
+    assert report.added == 0 and site.requested(newest.path) == []
+    (host,) = Registry(store).hosts(source.id)
+    assert f"Disallow: {newest.path}" in host.robots.text
+
+
 def test_wordpress_resumes_after_a_sync_cut_short(site, store):
     """A sync that stops half-way (here: page 2 fails) keeps what it stored; the next one completes it."""
     add(store, site.base + "/")
@@ -260,3 +303,40 @@ def test_removing_a_source_deletes_only_its_own_articles(site, store):
     assert registry.remove(feed.id, keep_articles=False) == 0  # the sitemap still lists every post
     assert registry.remove(sitemap.id, keep_articles=False) == POSTS
     assert store.count("articles") == 0 and registry.all() == []
+
+
+def test_a_long_retry_after_is_remembered_and_the_site_skipped_until_then(site, store):
+    other = TestSite(many_posts(3)).start()
+    try:
+        busy = add(store, site.base + "/feed/")
+        add(store, other.base + "/feed/")
+        site.faults["/feed/"] = Fault(status=429, headers={"Retry-After": "3600"}, body=b"slow down")
+        first = sync(store)
+        assert "answered HTTP 429; it asked to retry after 3600" in first[0].errors[0].reason
+        (remembered,) = Registry(store).hosts(busy.id)
+        assert remembered.origin == site.base and abs(remembered.not_before - (time.time() + 3600)) < 60
+        del site.faults["/feed/"]
+        site.requests.clear()
+        second = sync(store)
+        assert not second[0].synced and site.requests == [], "the site is left alone, robots.txt included"
+        assert re.fullmatch(
+            re.escape(site.base) + r" asked \(HTTP 429/503 with Retry-After\) not to be fetched before "
+            r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, so " + re.escape(site.base + "/feed/") + " is skipped until then.",
+            second[0].errors[0].reason,
+        )
+        assert first[1].added == 3 and second[1].synced, "another site syncs as usual"
+        later = sync(store, wall=lambda: time.time() + 3601)
+        assert later[0].synced and later[0].added == POSTS and later[0].errors == ()
+        assert [host.not_before for host in Registry(store).hosts(busy.id)] == [None]
+    finally:
+        other.stop()
+
+
+def test_a_long_retry_after_on_one_page_spares_the_site_the_rest_of_the_sync(site, store):
+    add(store, site.base + "/sitemap.xml")
+    first_page = site.published()[0].path
+    site.faults[first_page] = Fault(status=503, headers={"Retry-After": "7200"}, body=b"maintenance")
+    (report,) = sync(store)
+    assert report.added == 0 and len(report.errors) == POSTS + 1  # and the sitemap's robots-disallowed page
+    assert len(site.requested("/20")) == 1, "one article page asked, the others skipped"
+    assert all("skipped until then" in e.reason for e in report.errors[1:])
