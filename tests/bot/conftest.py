@@ -44,6 +44,9 @@ def bot_home(built_home, tmp_path_factory, model_cache, shared_embedder):
     report = engine.ingest([write_hostile_article(tmp_path_factory.mktemp("hostile"))])
     assert report.added == 1, report
     engine.reindex()
+    # One answer exports the verifier to the session's model cache, so no bot test's first answer pays for the
+    # export inside its wait for a reply (over 20 s when the cores are shared).
+    engine.ask("What does NATO's article 5 say?")
     engine.close()
     return home
 
