@@ -63,7 +63,7 @@ def deliberate(
     ranked = rank_quotes(
         question, hits, bodies, embedder=embedder, article_bonus=bonus, verifier=verifier, support=support
     )
-    return Deliberation(question, tuple(ranked), abstention.signals(question, hits, ranked, support))
+    return Deliberation(question, tuple(ranked), abstention.signals(question, hits, ranked, support, bodies))
 
 
 def conclude(hits: Sequence[Hit], deliberation: Deliberation, *, answer: bool, now: datetime) -> Answer:

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from index.answering import abstention
@@ -113,3 +115,38 @@ def test_the_verified_signal_is_the_best_verdict_on_a_quoted_sentence_or_neutral
     ranked = rank_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder(), verifier=_Verdicts(-2.0, 1.5))
     assert sorted(r.sentence.verified for r in ranked) == [-2.0, 1.5]
     assert signals(question, hits, ranked).verified == 1.5
+
+
+def test_typed_says_whether_a_quote_holds_the_kind_of_thing_asked():
+    hits, bodies = [_hit()], {"a": BODY}
+    ranked = rank_quotes("How many points did LeBron James score?", hits, bodies, embedder=BagOfWordsEmbedder())
+    assert signals("How many points did LeBron James score?", hits, ranked).typed == 1.0  # "31 points"
+    why = "Why did the Lakers beat the Celtics?"
+    assert signals(why, hits, rank_quotes(why, hits, bodies, embedder=BagOfWordsEmbedder())).typed == -1.0
+    what = "What did LeBron James do against the Celtics?"
+    assert signals(what, hits, rank_quotes(what, hits, bodies, embedder=BagOfWordsEmbedder())).typed == 0.0
+
+
+def test_anchored_reads_the_quoted_articles_whole_for_the_questions_names():
+    # The passage retrieved for the question names Kevin Durant (that is why it was retrieved), but the quoted
+    # article does not: a question about the wrong player.
+    other = "Kevin Durant was traded to Phoenix."
+    hits = [_hit(), Hit(2, "b", "Trade news", None, None, None, None, None, other, 0, len(other), 2.0)]
+    bodies = {"a": BODY, "b": other}
+    question = "How many points did Kevin Durant score against the Celtics?"
+    ranked = [
+        r for r in rank_quotes(question, hits, bodies, embedder=BagOfWordsEmbedder()) if r.quote.article_id == "a"
+    ]
+    sig = signals(question, hits, ranked, bodies=bodies)
+    assert sig.names == 1.0 and sig.anchored == 0.5  # "Celtics" is in the quoted article, "Kevin Durant" is not
+    right = "How many points did LeBron James score against the Celtics?"
+    assert signals(right, hits, ranked, bodies=bodies).anchored == 1.0
+
+
+def test_later_marks_a_question_about_a_year_after_the_newest_article_found():
+    dated = [replace(_hit(), published_at="2023-11-05T10:00:00")]
+    bodies = {"a": BODY}
+    for question, later in (("Who won the 2026 final?", 1.0), ("Who won the 2023 final?", 0.0), ("Who won?", 0.0)):
+        ranked = rank_quotes(question, dated, bodies, embedder=BagOfWordsEmbedder())
+        assert signals(question, dated, ranked).later == later
+    assert signals("Who won the 2026 final?", [_hit()], []).later == 0.0  # no dates: nothing to compare
