@@ -173,7 +173,6 @@ async def measure_sync_lag(
     settings = Settings(
         discord_token="fake-token",
         cooldown_seconds=0,
-        max_concurrent_answers=64,
         discord_api_base=fake.api_base,
         discord_gateway_url=fake.gateway_url,
         sync_interval_minutes=60.0,
