@@ -1,7 +1,8 @@
 """A fake Discord (gateway + REST) served with aiohttp on 127.0.0.1, for running the real discord.py client.
 
 It records every request with its JSON body so tests can assert on what the bot sent, drives the bot by
-dispatching gateway events (interactions, messages), and can close the gateway or answer 429 on demand.
+dispatching gateway events (interactions, messages), and can close the gateway or answer 429 on demand (or on a
+share of all REST calls, at random).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import re
 import time
 from collections.abc import Callable
@@ -96,8 +98,19 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json", headers=headers)
 
 
+def _too_many_requests(retry_after: float) -> web.Response:
+    # A route's 429 as Discord sends it (the "Via" header tells discord.py it is not a Cloudflare ban).
+    return _json(
+        {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
+        status=429,
+        headers={"Via": "1.1 google"},
+    )
+
+
 class FakeDiscord:
-    def __init__(self) -> None:
+    def __init__(self, *, rest_429_share: float = 0.0, rest_429_retry_after: float = 0.25, seed: int = 0) -> None:
+        """``rest_429_share``: the share of REST calls (any ``/api/`` request) answered at random with a 429
+        carrying ``rest_429_retry_after`` seconds, drawn from a generator seeded with ``seed`` (off by default)."""
         self.requests: list[Request] = []
         self.commands: list[dict] = []
         self.messages: dict[int, dict] = {}
@@ -109,6 +122,9 @@ class FakeDiscord:
         self.refused_handshakes = 0
         self.threads: dict[int, dict] = {}
         self.rate_limits: list[dict] = []  # {"method", "pattern", "retry_after", "times", "hits": [t...]}
+        self.rest_429_share = rest_429_share
+        self.rest_429_retry_after = rest_429_retry_after
+        self._random = random.Random(seed)
         self.bot_user = _user(BOT_ID, "Archivist", bot=True)
         self._ids = itertools.count(930000000000000001)
         self._seq = 0
@@ -171,11 +187,10 @@ class FakeDiscord:
                 rule["times"] -= 1
                 rule["hits"].append(record.at)
                 record.status = 429
-                return _json(
-                    {"message": "You are being rate limited.", "retry_after": rule["retry_after"], "global": False},
-                    status=429,
-                    headers={"Via": "1.1 google"},
-                )
+                return _too_many_requests(rule["retry_after"])
+        if request.path.startswith("/api/") and self._random.random() < self.rest_429_share:
+            record.status = 429
+            return _too_many_requests(self.rest_429_retry_after)
         request[BODY] = body
         return await handler(request)
 

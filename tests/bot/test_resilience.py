@@ -42,6 +42,23 @@ async def test_rate_limited_follow_up_is_retried_after_retry_after(bot, discord_
     assert ARTICLE_5 in message_text(reply)
 
 
+async def test_random_429s_on_a_share_of_rest_calls_are_each_retried_and_every_question_is_answered(
+    engine, settings, discord_fake
+):
+    discord_fake.rest_429_share = 0.3
+    bot = await start_bot(engine, settings, guild_ready_timeout=0.05)
+    try:
+        logs = [await discord_fake.slash("ask", {"question": QUESTION}, user_id=6000 + i) for i in range(6)]
+        await discord_fake.wait_until(lambda: all(log.replies() for log in logs), timeout=60)
+    finally:
+        await bot.close()
+    assert all(ARTICLE_5 in message_text(log.replies()[0]) for log in logs)
+    limited = [r for r in discord_fake.requests if r.status == 429]
+    assert limited and all(r.path.startswith("/api/v10/") for r in limited)
+    for log in logs:  # one deferral and one answer each, however many 429s came first
+        assert [body["type"] for _, body in log.callbacks] == [5] and len(log.followups) == 1
+
+
 async def test_refused_gateway_handshakes_at_start_up_are_retried_with_one_line_each(
     engine, settings, discord_fake, monkeypatch, caplog
 ):
