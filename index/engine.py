@@ -311,7 +311,7 @@ class Engine:
     def record_answer(self, answer: Answer, *, guild_id: int | None, asker_id: int, history: Sequence[str] = ()) -> int:
         """Keep an answer the bot gave (its buttons work after a restart) and log its question; returns its id."""
         answer_id = self.readers.record_answer(answer, guild_id=guild_id, asker_id=asker_id, history=history)
-        self.readers.prune()
+        self.readers.prune_if_due()
         return answer_id
 
     def answered(self, answer_id: int, *, member_id: int) -> AnswerRecord | None:
