@@ -23,11 +23,13 @@ from bot.reply import NO_MENTIONS, respond
 from bot.throttle import Throttle
 from index.contract import ArchiveEngine
 from index.settings import Settings
+from index.store.pending import WaitingQuestion
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+KEPT = "archivist_kept"  # the interaction's extras key: the id its waiting question is kept under
 HANDSHAKE_BACKOFF = 1.0  # seconds: the first retry of a refused gateway handshake waits up to twice this, then doubles
 
 
@@ -42,6 +44,7 @@ class ArchivistTree(app_commands.CommandTree):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await report_error(interaction, error)
+        await interaction.client.delivered(interaction)  # type: ignore[attr-defined]
 
 
 class ArchivistBot(commands.Bot):
@@ -95,10 +98,12 @@ class ArchivistBot(commands.Bot):
         from bot.cogs.moderation import ModerationCog
         from bot.cogs.sources import SourcesCog
 
-        for cog in (AskCog(self), BrowseCog(self), ModerationCog(self), SourcesCog(self)):
+        ask = AskCog(self)
+        for cog in (ask, BrowseCog(self), ModerationCog(self), SourcesCog(self)):
             await self.add_cog(cog)
         synced = await self.tree.sync()
         log.info("Synced %d application commands", len(synced))
+        await ask.resume_waiting()
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions in messages are handled by the ask cog's listener."""
@@ -134,15 +139,28 @@ class ArchivistBot(commands.Bot):
         /,
         *args: Any,
         ephemeral: bool = False,
+        keep: WaitingQuestion | None = None,
         **kwargs: Any,
     ) -> T:
-        """Queue ``fn`` for the interaction's member, defer the interaction at once, then wait for the turn."""
+        """Queue ``fn`` for the interaction's member, defer the interaction at once, then wait for the turn.
+
+        With ``keep``, the question is kept in the archive from its defer until ``delivered``, so that a crash
+        does not lose it (``archivist run`` answers it after the restart).
+        """
         ticket = self.queue_query(interaction.guild_id, interaction.user.id, fn, *args, **kwargs)
         try:
             await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+            if keep is not None:
+                interaction.extras[KEPT] = await self.conversations.keep_waiting(keep)
             return await ticket
         finally:
             ticket.cancel()  # a no-op once answered; else the interaction failed: its place goes to the next one
+
+    async def delivered(self, interaction: discord.Interaction) -> None:
+        """The interaction got its answer (or a polite error): its kept question, if any, is done with."""
+        kept = interaction.extras.pop(KEPT, None)
+        if kept is not None:
+            await self.conversations.release_waiting(kept)
 
     async def run_admin(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a long engine job (re-index, ingest) in its own pool so answers never queue behind it."""
