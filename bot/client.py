@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -23,11 +24,16 @@ from bot.reply import NO_MENTIONS, respond
 from bot.throttle import Throttle
 from index.contract import ArchiveEngine
 from index.settings import Settings
+from index.store.pending import WaitingQuestion
 
 log = logging.getLogger(__name__)
+lag_log = logging.getLogger("bot.lag")
 
 T = TypeVar("T")
 
+KEPT = "archivist_kept"  # the interaction's extras key: the id its waiting question is kept under
+LAG_TICK = 0.5  # seconds between two checks of the event loop's lag
+LAG_REPORT_EVERY = 60.0  # seconds between two log lines about it
 HANDSHAKE_BACKOFF = 1.0  # seconds: the first retry of a refused gateway handshake waits up to twice this, then doubles
 
 
@@ -42,6 +48,7 @@ class ArchivistTree(app_commands.CommandTree):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await report_error(interaction, error)
+        await interaction.client.delivered(interaction)  # type: ignore[attr-defined]
 
 
 class ArchivistBot(commands.Bot):
@@ -68,6 +75,7 @@ class ArchivistBot(commands.Bot):
         self.conversations = Conversations(engine)
         self.catalogue = Catalogue(self._names)
         self.connection_task: asyncio.Task | None = None
+        self._lag_watch: asyncio.Task | None = None
         self._query_pool = ThreadPoolExecutor(max_workers=settings.answer_workers, thread_name_prefix="archivist-query")
         self._admin_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="archivist-admin")
 
@@ -95,10 +103,13 @@ class ArchivistBot(commands.Bot):
         from bot.cogs.moderation import ModerationCog
         from bot.cogs.sources import SourcesCog
 
-        for cog in (AskCog(self), BrowseCog(self), ModerationCog(self), SourcesCog(self)):
+        ask = AskCog(self)
+        for cog in (ask, BrowseCog(self), ModerationCog(self), SourcesCog(self)):
             await self.add_cog(cog)
         synced = await self.tree.sync()
         log.info("Synced %d application commands", len(synced))
+        await ask.resume_waiting()
+        self._lag_watch = asyncio.create_task(_watch_loop_lag(), name="archivist-loop-lag")
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions in messages are handled by the ask cog's listener."""
@@ -134,15 +145,28 @@ class ArchivistBot(commands.Bot):
         /,
         *args: Any,
         ephemeral: bool = False,
+        keep: WaitingQuestion | None = None,
         **kwargs: Any,
     ) -> T:
-        """Queue ``fn`` for the interaction's member, defer the interaction at once, then wait for the turn."""
+        """Queue ``fn`` for the interaction's member, defer the interaction at once, then wait for the turn.
+
+        With ``keep``, the question is kept in the archive from its defer until ``delivered``, so that a crash
+        does not lose it (``archivist run`` answers it after the restart).
+        """
         ticket = self.queue_query(interaction.guild_id, interaction.user.id, fn, *args, **kwargs)
         try:
             await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+            if keep is not None:
+                interaction.extras[KEPT] = await self.conversations.keep_waiting(keep)
             return await ticket
         finally:
             ticket.cancel()  # a no-op once answered; else the interaction failed: its place goes to the next one
+
+    async def delivered(self, interaction: discord.Interaction) -> None:
+        """The interaction got its answer (or a polite error): its kept question, if any, is done with."""
+        kept = interaction.extras.pop(KEPT, None)
+        if kept is not None:
+            await self.conversations.release_waiting(kept)
 
     async def run_admin(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a long engine job (re-index, ingest) in its own pool so answers never queue behind it."""
@@ -155,10 +179,28 @@ class ArchivistBot(commands.Bot):
         return list(await self.run_query(method))
 
     async def close(self) -> None:
+        if self._lag_watch is not None:
+            self._lag_watch.cancel()
         self.answers.close()
         await super().close()
         self._query_pool.shutdown(wait=False, cancel_futures=True)
         self._admin_pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _watch_loop_lag() -> None:
+    """Log, once a minute, how late the event loop ran a timer (p99 and max): a blocked loop delays every reply."""
+    lags: list[float] = []
+    reported = time.monotonic()
+    while True:
+        before = time.monotonic()
+        await asyncio.sleep(LAG_TICK)
+        now = time.monotonic()
+        lags.append(max(0.0, now - before - LAG_TICK))
+        if now - reported >= LAG_REPORT_EVERY:
+            lags.sort()
+            p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))]
+            lag_log.info("event-loop lag p99 %.0f ms, max %.0f ms (%d checks)", 1000 * p99, 1000 * lags[-1], len(lags))
+            lags, reported = [], now
 
 
 def _retrying_first_handshake(bot: ArchivistBot, ws_connect: Callable[..., Any]) -> Callable[..., Any]:

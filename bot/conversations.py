@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from index.contract import ArchiveEngine
 from index.errors import ArchivistError
 from index.models import Answer
+from index.store.pending import Resumable, WaitingQuestion
 from index.store.readers import AnswerRecord, Conversation
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ class Conversations:
     async def _run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    async def close(self) -> None:
+        """Drop the calls not started and wait for the running ones (short writes), so none runs on a closed archive."""
+        stop = functools.partial(self._pool.shutdown, wait=True, cancel_futures=True)
+        await asyncio.get_running_loop().run_in_executor(None, stop)
 
     async def record_answer(
         self, answer: Answer, *, guild_id: int | None, asker_id: int, history: Sequence[str] = ()
@@ -60,6 +63,23 @@ class Conversations:
         except (ArchivistError, OSError, sqlite3.Error):
             log.warning("could not keep an answer in the archive; it is sent without buttons", exc_info=True)
             return None
+
+    async def keep_waiting(self, question: WaitingQuestion) -> int | None:
+        """Keep a deferred question until it is answered, so a crash does not lose it; None if it cannot be kept."""
+        try:
+            return await self._run(self.engine.keep_waiting, question)
+        except (ArchivistError, OSError, sqlite3.Error):
+            log.warning("could not keep a waiting question in the archive; a crash now would lose it", exc_info=True)
+            return None
+
+    async def release_waiting(self, question_id: int) -> None:
+        try:
+            await self._run(self.engine.release_waiting, question_id)
+        except (ArchivistError, OSError, sqlite3.Error):
+            log.warning("could not forget an answered question; a restart may answer it again", exc_info=True)
+
+    async def resumable(self, max_age_seconds: float) -> Resumable:
+        return await self._run(self.engine.resumable, max_age_seconds)
 
     async def answered(self, answer_id: int, member_id: int) -> AnswerRecord | None:
         return await self._run(self.engine.answered, answer_id, member_id=member_id)

@@ -43,6 +43,17 @@ async def respond(
     return await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
 
 
+async def edit_original(
+    webhook: discord.Webhook,
+    content: str | None = None,
+    *,
+    embeds: list[discord.Embed] | None = None,
+    view: discord.ui.View = MISSING,
+) -> None:
+    """Replace an interaction's deferred response through the interaction's webhook (used after a restart)."""
+    await webhook.edit_message("@original", **_message_kwargs(content, embeds, view))
+
+
 async def update(
     interaction: discord.Interaction,
     content: str | None = None,

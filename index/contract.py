@@ -14,6 +14,7 @@ from index.gaps import Digest, Gap
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.sources.live.registry import Source
 from index.sources.live.sync import SyncOptions, SyncReport
+from index.store.pending import Resumable, WaitingQuestion
 from index.store.readers import AnswerRecord, Conversation
 
 
@@ -67,6 +68,12 @@ class ArchiveEngine(Protocol):
     ) -> int: ...
 
     def answered(self, answer_id: int, *, member_id: int) -> AnswerRecord | None: ...
+
+    def keep_waiting(self, question: WaitingQuestion) -> int: ...
+
+    def release_waiting(self, question_id: int) -> None: ...
+
+    def resumable(self, max_age_seconds: float) -> Resumable: ...
 
     def record_vote(self, answer_id: int, member_id: int, vote: int) -> bool: ...
 

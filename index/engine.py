@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import faiss
@@ -41,6 +41,7 @@ from index.sources.live.fetch import FetchConfig, Fetcher
 from index.sources.live.registry import Registry, Source
 from index.sources.live.sync import Syncer, SyncOptions, SyncReport
 from index.store.database import Store
+from index.store.pending import PendingQuestions, Resumable, WaitingQuestion
 from index.store.readers import AnswerRecord, Conversation, LoggedQuestion, ReaderLog, Vote, checked_since
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Engine:
         self._load_lock = threading.RLock()
         self._sync_lock = threading.Lock()
         self.readers = ReaderLog(self.store, question_log_days=settings.question_log_days)
+        self.pending = PendingQuestions(self.store)
         if not read_only:
             self.readers.prune()
 
@@ -311,8 +313,19 @@ class Engine:
     def record_answer(self, answer: Answer, *, guild_id: int | None, asker_id: int, history: Sequence[str] = ()) -> int:
         """Keep an answer the bot gave (its buttons work after a restart) and log its question; returns its id."""
         answer_id = self.readers.record_answer(answer, guild_id=guild_id, asker_id=asker_id, history=history)
-        self.readers.prune()
+        self.readers.prune_if_due()
         return answer_id
+
+    def keep_waiting(self, question: WaitingQuestion) -> int:
+        """Keep a deferred question until it is answered (``release_waiting``), so a crash does not lose it."""
+        return self.pending.keep(question)
+
+    def release_waiting(self, question_id: int) -> None:
+        self.pending.release(question_id)
+
+    def resumable(self, max_age_seconds: float) -> Resumable:
+        """The kept questions deferred less than ``max_age_seconds`` ago, oldest first (older ones are deleted)."""
+        return self.pending.resumable(timedelta(seconds=max_age_seconds))
 
     def answered(self, answer_id: int, *, member_id: int) -> AnswerRecord | None:
         return self.readers.answer(answer_id, member_id=member_id)

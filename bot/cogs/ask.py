@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import sqlite3
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,11 +15,14 @@ from discord.ext import commands
 from discord.utils import MISSING
 
 from bot import render
-from bot.errors import report_message_error
+from bot.errors import Busy, report_message_error, user_sentence
 from bot.filters import filters_from_options
-from bot.reply import respond, send
+from bot.queue import Ticket
+from bot.reply import edit_original, respond, send
 from bot.views import AnswerButton, ReasonSelect, answer_view
+from index.errors import ArchivistError
 from index.models import Answer, Filters
+from index.store.pending import WaitingQuestion
 
 if TYPE_CHECKING:
     from bot.client import ArchivistBot
@@ -24,12 +30,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUESTION_MAX = 1000
+RESUME_WITHIN = 14 * 60.0  # seconds: a question deferred before a restart is answered only inside its token's life
 EMPTY_MENTION_HINT = "Ask me a question about the news archive, e.g. “@Archivist why is GM recalling Cadillacs?”"
 
 
 class AskCog(commands.Cog):
     def __init__(self, bot: ArchivistBot):
         self.bot = bot
+        self._resumed: set[asyncio.Task] = set()
 
     @app_commands.command(name="ask", description="Ask the news archive; get verbatim quotes with their sources.")
     @app_commands.describe(
@@ -51,20 +59,85 @@ class AskCog(commands.Cog):
         only_me: bool = False,
     ) -> None:
         filters = filters_from_options(after, before, source, category)
-        answer = await self.bot.answer_interaction(
-            interaction, self.bot.engine.ask, question, filters=filters, ephemeral=only_me
-        )
         allow_thread = (
             self.bot.settings.thread_followups and not only_me and isinstance(interaction.channel, discord.TextChannel)
         )
+        waiting = WaitingQuestion(
+            kind="ask",
+            question=question,
+            filters=filters,
+            only_me=only_me,
+            allow_thread=allow_thread,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or 0,
+            member_id=interaction.user.id,
+            application_id=interaction.application_id,
+            token=interaction.token,
+            deferred_at=datetime.now(UTC),
+        )
+        answer = await self.bot.answer_interaction(
+            interaction, self.bot.engine.ask, question, filters=filters, ephemeral=only_me, keep=waiting
+        )
         view = await self._view(answer, interaction.guild_id, interaction.user.id, (), allow_thread)
         await respond(interaction, embeds=[render.answer_embed(answer)], view=view, ephemeral=only_me)
+        await self.bot.delivered(interaction)
+
+    async def resume_waiting(self) -> None:
+        """Queue the questions deferred before a restart (or crash) and not answered yet, in the order they were
+        asked and fairly like any other; each is answered by editing its deferred response."""
+        try:
+            found = await self.bot.conversations.resumable(RESUME_WITHIN)
+        except (ArchivistError, OSError, sqlite3.Error):
+            log.warning("could not read the questions left waiting before the restart", exc_info=True)
+            return
+        if found.expired:
+            log.info("dropped %d waiting questions deferred too long ago to answer now", found.expired)
+        if found.unreadable:
+            log.warning("skipped %d unreadable waiting questions", found.unreadable)
+        if found.questions:
+            log.info("answering %d questions left waiting before the restart", len(found.questions))
+        for waiting in found.questions:
+            try:
+                ticket: Ticket[Answer] | Busy = self.bot.answers.submit(
+                    waiting.guild_id,
+                    waiting.member_id,
+                    lambda waiting=waiting: self.bot.run_query(
+                        self.bot.engine.ask, waiting.question, filters=waiting.filters
+                    ),
+                )
+            except Busy as busy:
+                ticket = busy
+            task = asyncio.create_task(self._answer_waiting(waiting, ticket))
+            self._resumed.add(task)
+            task.add_done_callback(self._resumed.discard)
+
+    async def _answer_waiting(self, waiting: WaitingQuestion, ticket: Ticket[Answer] | Busy) -> None:
+        webhook = discord.Webhook.partial(waiting.application_id, waiting.token, client=self.bot)
+        try:
+            if isinstance(ticket, Busy):
+                raise ticket
+            try:
+                answer = await ticket
+            finally:
+                ticket.cancel()  # a no-op once answered
+            view = await self._view(answer, waiting.guild_id, waiting.member_id, (), waiting.allow_thread)
+            await edit_original(webhook, embeds=[render.answer_embed(answer)], view=view)
+        except discord.HTTPException as error:
+            log.warning("could not deliver the answer to a question left waiting (HTTP %s)", error.status)
+        except Exception as error:  # noqa: BLE001 - the member still gets one sentence, as for any question
+            try:
+                await edit_original(webhook, user_sentence(error))
+            except discord.HTTPException as failed:
+                log.warning("could not tell a member why their waiting question failed (HTTP %s)", failed.status)
+        await self.bot.conversations.release_waiting(waiting.id)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AnswerButton, ReasonSelect)  # buttons of answers sent before a restart work too
 
     async def cog_unload(self) -> None:
-        self.bot.conversations.close()
+        for task in list(self._resumed):
+            task.cancel()  # a question still waiting stays kept, for the next start
+        await self.bot.conversations.close()
 
     async def _view(
         self, answer: Answer, guild_id: int | None, asker_id: int, history: tuple[str, ...], allow_thread: bool

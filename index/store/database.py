@@ -185,7 +185,25 @@ def _m4_readers(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX feedback_voted ON feedback(voted_at)")
 
 
-MIGRATIONS = [_m1_initial, _m2_sentence_vectors, _m3_live_sources, _m4_readers]
+def _m5_pending_questions(db: sqlite_utils.Database) -> None:
+    """Questions the bot deferred and has not answered yet (``index.store.pending``), so a crash loses none."""
+    db.execute(
+        """CREATE TABLE pending_questions (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            question TEXT NOT NULL,
+            options TEXT NOT NULL,
+            guild_id INTEGER,
+            channel_id INTEGER NOT NULL,
+            member_id INTEGER NOT NULL,
+            application_id INTEGER NOT NULL,
+            token TEXT NOT NULL,
+            deferred_at TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_sentence_vectors, _m3_live_sources, _m4_readers, _m5_pending_questions]
 VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
 ARTICLE_COLUMNS = (
     "id",

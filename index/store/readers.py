@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +33,7 @@ STATE_MIN_DAYS = 1  # with no question log, how long an answer's buttons and thr
 SALT_KEY = "member_salt"
 VOTES = (1, -1)
 MAX_REASON_CHARS = 100
+PRUNE_EVERY = timedelta(hours=1)  # the retention's erasing runs at most this often while answers are recorded
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class ReaderLog:
         self.store = store
         self.days = question_log_days
         self._salt: str | None = None
+        self._pruned_at: datetime | None = None
+        self._prune_lock = threading.Lock()
 
     # -- members -------------------------------------------------------------------------
     def member_key(self, member_id: int) -> str:
@@ -315,9 +319,20 @@ class ReaderLog:
         return row[0] if row is not None else None
 
     # -- retention ------------------------------------------------------------------------------
+    def prune_if_due(self, now: datetime | None = None) -> int:
+        """``prune`` when it last ran ``PRUNE_EVERY`` ago or more (or never); returns how many rows lost text."""
+        now = now or datetime.now(UTC)
+        with self._prune_lock:
+            if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+                return 0
+            self._pruned_at = now
+        return self.prune(now)
+
     def prune(self, now: datetime | None = None) -> int:
         """Erase question text older than the retention; returns how many rows lost text."""
         now = now or datetime.now(UTC)
+        with self._prune_lock:
+            self._pruned_at = now
         log_cutoff = (now - timedelta(days=self.days)).isoformat(timespec="seconds")
         state_cutoff = (now - timedelta(days=max(self.days, STATE_MIN_DAYS))).isoformat(timespec="seconds")
         conn = self.store.db.conn

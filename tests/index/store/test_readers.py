@@ -62,7 +62,7 @@ def test_an_archive_at_the_previous_version_is_migrated_keeping_everything(tmp_p
     monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS)
 
     store = Store(tmp_path / "archive.db")
-    assert store.schema_version() == len(MIGRATIONS) == 4
+    assert store.schema_version() == len(MIGRATIONS) == 5
     assert store.get("a1") == article and [c.text for c in store.chunks_of("a1")] == [article.body]
     assert store.meta("last_indexed_at") == "2024-02-02T00:00:00+00:00"
     assert [s.url for s in Registry(store).all()] == [source.url]
@@ -223,21 +223,37 @@ def test_with_zero_days_no_question_text_is_logged_and_buttons_keep_theirs_for_a
     assert "Private question?" not in dump(store)
 
 
-def test_a_writing_engine_prunes_at_start_up_and_after_recording(tmp_path):
+def test_a_writing_engine_prunes_at_start_up_and_recording_answers_runs_no_erasing_scans(tmp_path):
     settings = Settings(home=tmp_path / "home", model_cache=tmp_path / "cache", question_log_days=10)
     engine = Engine(settings)
     old = engine.record_answer(answer("Old?", abstained=True), guild_id=1, asker_id=MEMBER)
     age(engine.store, old, 11)
-    engine.record_answer(answer("New?", abstained=True), guild_id=1, asker_id=MEMBER)
-    assert [q.question for q in engine.unanswered()] == ["New?"]
-    age(engine.store, old + 1, 11)
+    statements = []
+    engine.store.db.conn.set_trace_callback(statements.append)
+    for n in range(20):
+        engine.record_answer(answer(f"New {n}?", abstained=True), guild_id=1, asker_id=MEMBER)
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE")]  # pruned at start-up: not due
+    assert "Old?" in [q.question for q in engine.unanswered()]  # until the next prune, at most an hour away
     engine.close()
-    engine = Engine(settings)
-    assert engine.unanswered() == []
+    engine = Engine(settings)  # a restart prunes
+    assert "Old?" not in [q.question for q in engine.unanswered()] and len(engine.unanswered()) == 20
     engine.close()
     reading = Engine(settings, read_only=True)
-    assert reading.votes() == [] and reading.unanswered() == []
+    assert len(reading.unanswered()) == 20
     reading.close()
+
+
+def test_pruning_while_recording_runs_at_most_once_an_hour(store):
+    readers = ReaderLog(store, question_log_days=10)
+    start = datetime.now(UTC)
+    assert readers.prune_if_due(start) == 0  # the first one runs (nothing to erase yet)
+    old = readers.record_answer(answer("Old?", abstained=True), guild_id=1, asker_id=MEMBER)
+    age(store, old, 11)
+    assert readers.prune_if_due(start + timedelta(minutes=59)) == 0
+    assert [q.question for q in readers.unanswered()] == ["Old?"]
+    assert readers.prune_if_due(start + timedelta(minutes=61)) == 2  # its log text and its context
+    assert readers.unanswered() == []
+    assert readers.prune_if_due(start + timedelta(minutes=62)) == 0
 
 
 def test_a_digest_is_due_once_per_interval_and_the_first_call_only_starts_the_clock(store):
