@@ -153,9 +153,14 @@ class ArchivistBot(commands.Bot):
         With ``keep``, the question is kept in the archive from its defer until ``delivered``, so that a crash
         does not lose it (``archivist run`` answers it after the restart).
         """
-        ticket = self.queue_query(interaction.guild_id, interaction.user.id, fn, *args, **kwargs)
+        with self.answers.acknowledging():  # answers start once the crowd is deferred
+            ticket = self.queue_query(interaction.guild_id, interaction.user.id, fn, *args, **kwargs)
+            try:
+                await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+            except BaseException:
+                ticket.cancel()
+                raise
         try:
-            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
             if keep is not None:
                 interaction.extras[KEPT] = await self.conversations.keep_waiting(keep)
             return await ticket

@@ -6,6 +6,10 @@ answers run at once. A question is refused (``Busy``, with the member's place in
 its expected wait — its place in line times the median of recent answer times, divided by the workers — would
 exceed ``max_wait`` seconds (a median, so a run's first answer, which loads the models, does not inflate it), a bound kept well inside the 15 minutes Discord lets a deferred interaction live.
 
+Acknowledging comes first: while questions are being deferred (``acknowledging``), no new answer starts, for at most
+``ACK_FIRST_SECONDS``. An answer's Python work competes with the event loop for the interpreter, so a crowd arriving
+at once would otherwise see its last deferrals wait behind the first answers.
+
 Everything here runs on the event loop; the jobs themselves run wherever they like (the bot runs them in threads).
 """
 
@@ -16,7 +20,8 @@ import math
 import statistics
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -26,6 +31,7 @@ T = TypeVar("T")
 
 ASSUMED_SECONDS = 0.5  # an answer's time until the first answers are timed (a warm `ask` p95 is about 0.25 s)
 RECENT = 50  # answers whose times make the running median
+ACK_FIRST_SECONDS = 1.0  # longest a deferral in flight holds back the start of new answers
 
 
 @dataclass(eq=False)
@@ -66,6 +72,7 @@ class AnswerQueue:
         self._waiting_in: dict[int | None, int] = {}  # guild -> its waiting entries
         self._running: dict[asyncio.Task, _Entry] = {}
         self._recent: deque[float] = deque(maxlen=RECENT)
+        self._acknowledging: dict[object, float] = {}  # deferrals in flight -> when each began
 
     @property
     def waiting(self) -> int:
@@ -100,6 +107,18 @@ class AnswerQueue:
         self._waiting_in[guild] = self._waiting_in.get(guild, 0) + 1
         self._start_next()
         return Ticket(entry, place, wait, self._leave)
+
+    @contextmanager
+    def acknowledging(self) -> Iterator[None]:
+        """Hold back new answers while the body runs (a deferral), for at most ``ACK_FIRST_SECONDS``."""
+        token = object()
+        self._acknowledging[token] = self._clock()
+        asyncio.get_running_loop().call_later(ACK_FIRST_SECONDS, self._start_next)
+        try:
+            yield
+        finally:
+            del self._acknowledging[token]
+            self._start_next()
 
     def place_for(self, guild: int | None, member: int) -> int:
         """The place in line (1 = next) a question from ``member`` of ``guild`` would have if queued now."""
@@ -137,6 +156,8 @@ class AnswerQueue:
         self._running.clear()
 
     def _start_next(self) -> None:
+        if self._acknowledging and self._clock() - min(self._acknowledging.values()) < ACK_FIRST_SECONDS:
+            return  # a deferral is in flight; ``acknowledging`` starts the next answers when it ends or times out
         while len(self._running) < self.workers and self._lanes:
             entry = self._pop_next()
             if entry.future.done():

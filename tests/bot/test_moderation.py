@@ -37,9 +37,13 @@ async def test_reindex_acks_at_once_edits_progress_and_posts_a_real_summary(bot,
     assert any(re.search(r"(embedding|building) .*\d+% \(", text) for text in shown[:-1]), shown
     assert shown[-1] == summary["content"]
     assert engine.calls_to("reindex")[0][1]["full"] is True
+    # the audit line of the end is posted after the summary: wait for it rather than read the channel at once
+    finished = await discord_fake.wait_until(
+        lambda: [m for m in discord_fake.channel_messages(AUDIT_CHANNEL_ID) if "finished a re-index" in m["content"]]
+    )
+    assert len(finished) == 1
     audit = [m["content"] for m in discord_fake.channel_messages(AUDIT_CHANNEL_ID)]
     assert any("mod" in a and "started a full re-index" in a for a in audit)
-    assert any("finished a re-index" in a for a in audit)
 
 
 async def test_second_reindex_is_refused_while_one_runs(bot, discord_fake, engine):

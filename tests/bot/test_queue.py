@@ -198,3 +198,45 @@ async def test_closing_cancels_waiting_questions():
     with pytest.raises(asyncio.CancelledError):
         await running
     assert (queue.waiting, queue.members_waiting) == (0, 0)
+
+
+async def test_no_answer_starts_while_a_question_is_being_deferred_and_the_crowd_is_served_after():
+    queue, jobs = make_queue(workers=2), Jobs()
+    deferring = asyncio.Event()
+
+    async def arrive(name: str, member: int):
+        with queue.acknowledging():
+            ticket = queue.submit(1, member, jobs.job(name))
+            await deferring.wait()  # the deferral's round trip to Discord
+        return ticket
+
+    arrivals = [asyncio.create_task(arrive(f"q{n}", n)) for n in range(5)]
+    await asyncio.sleep(0.05)
+    assert jobs.started == [] and queue.waiting == 5  # every question queued, none started before its deferral
+    deferring.set()
+    tickets = [await a for a in arrivals]
+    await asyncio.sleep(0)
+    assert jobs.started == ["q0", "q1"]  # the two workers start as soon as the deferrals are done
+    await jobs.release_all(queue)
+    assert [await t for t in tickets] == [f"q{n}" for n in range(5)]
+
+
+async def test_a_deferral_that_hangs_holds_answers_back_for_at_most_a_second():
+    queue, jobs = make_queue(), Jobs()
+    hung = asyncio.Event()
+
+    async def stuck():
+        with queue.acknowledging():
+            await hung.wait()
+
+    blocker = asyncio.create_task(stuck())
+    await asyncio.sleep(0)
+    ticket = queue.submit(1, 1, jobs.job("waiting"))
+    await asyncio.sleep(0.5)
+    assert jobs.started == []
+    await asyncio.sleep(0.8)
+    assert jobs.started == ["waiting"]  # started once the hung deferral had held it back for ACK_FIRST_SECONDS
+    hung.set()
+    await blocker
+    await jobs.release_all(queue)
+    assert await ticket == "waiting"
