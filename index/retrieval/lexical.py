@@ -10,8 +10,8 @@ Building takes minutes at a million passages, so an index can be saved (``save``
 exact texts and settings it was built from and a checksum of its arrays; ``load`` refuses (``LexicalIndexUnusable``)
 a file that is missing, truncated, damaged or built from other documents, and the caller builds afresh.
 
-File layout: ``MAGIC``, a 4-byte little-endian header length, a UTF-8 JSON header (size, k1, b, key, vocabulary,
-checksum and where each array starts), then the score matrix's ``data``, ``indices`` and ``indptr`` arrays (bm25s's
+File layout: ``MAGIC``, a 4-byte little-endian header length, a UTF-8 JSON header (document count, key, vocabulary,
+checksum and the length of each array), then the score matrix's ``data``, ``indices`` and ``indptr`` arrays (bm25s's
 per-term compressed columns), each at a 64-byte aligned offset.
 """
 

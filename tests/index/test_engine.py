@@ -186,6 +186,8 @@ def test_a_saved_bm25_index_of_another_generation_is_never_used(engine, tmp_path
     second = engine.stats().index_generation
     assert second == first + 1 and engine.indexer.lexical_file(first).exists()
     shutil.copyfile(engine.indexer.lexical_file(first), engine.indexer.lexical_file(second))  # a stale file
+    killed_save = engine.home / "index" / f".lexical-{second:06d}.bm25.x1y2z3.tmp"
+    killed_save.write_bytes(b"half a BM25 index")
     with caplog.at_level(logging.INFO):
         reader = Engine(engine.settings, embedder=engine.embedder, read_only=True)
         assert reader.search("Zanzibar quay cranes")[0].title == "Zanzibar quay reopens"
@@ -194,6 +196,7 @@ def test_a_saved_bm25_index_of_another_generation_is_never_used(engine, tmp_path
     add_story(engine, tmp_path, "Mombasa")
     assert engine.indexer.lexical_file(first + 2).exists() and engine.indexer.lexical_file(second).exists()
     assert not engine.indexer.lexical_file(first).exists(), "a generation's BM25 file goes with its vectors"
+    assert not killed_save.exists()
 
 
 def test_reading_answers_from_the_last_generation_and_counts_what_awaits_indexing(engine, tmp_path):
