@@ -127,11 +127,13 @@ class Engine:
                 self._refresh()
             return self._retriever  # type: ignore[return-value]
 
-    def _refresh(self) -> None:
-        """Build a retriever over the newest index generation that verifies and swap it in; never writes.
+    def _refresh(self, *, save: bool = False) -> None:
+        """Build a retriever over the newest index generation that verifies and swap it in; writes only if ``save``.
 
         It searches the chunks that generation embedded (by id, with the text it embedded); articles added or
         changed since then wait for the next re-index. With no usable generation, BM25 alone searches every chunk.
+        The generation's BM25 index is opened from its file when that was built from the same chunks; otherwise
+        it is built, and saved for the next process when ``save`` (a re-index).
         """
         embedder = self.embedder
         records = load_records(self.store)
@@ -150,7 +152,10 @@ class Engine:
         self._pending = len({r.article_id for r in records} - {r.article_id for r in indexed})
         if self._pending:
             log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
-        retriever = HybridRetriever.build(indexed, vector_index, embedder)
+        lexical_file = self.indexer.lexical_file(record.generation)
+        retriever = HybridRetriever.build(indexed, vector_index, embedder, lexical_file=lexical_file, save=save)
+        if save:
+            self.indexer.remove_stale_lexical_files()
         self._retriever, self._generation = retriever, record.generation
 
     def pending_articles(self) -> int:
@@ -381,7 +386,7 @@ class Engine:
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)
         with self._load_lock:
-            self._refresh()
+            self._refresh(save=True)
         return report
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 EMBED_BATCH = 256
+_LEXICAL_FILE = re.compile(r"^lexical-(\d{6,})\.bm25$")
+_LEXICAL_TEMP = re.compile(r"^\.lexical-\d{6,}\.bm25\..*\.tmp$")  # see LexicalIndex.save
 
 
 def text_hash(text: str) -> str:
@@ -192,6 +195,20 @@ class Indexer:
             except IndexUnavailable as exc:
                 log.warning("index generation %d is unusable: %s", record.generation, exc)
         return None
+
+    def lexical_file(self, generation: int) -> Path:
+        """Where the BM25 index over ``generation``'s chunks is saved (see ``index.retrieval.lexical``)."""
+        return self.folder / f"lexical-{generation:06d}.bm25"
+
+    def remove_stale_lexical_files(self) -> None:
+        """Delete the saved BM25 indexes of generations whose vector file is gone, and temp files of killed saves."""
+        if not self.folder.is_dir():
+            return
+        for candidate in self.folder.iterdir():
+            match = _LEXICAL_FILE.match(candidate.name)
+            stale = match and not (self.folder / f"vectors-{match.group(1)}.faiss").exists()
+            if stale or _LEXICAL_TEMP.match(candidate.name):
+                candidate.unlink(missing_ok=True)
 
     def open_latest(self, embedder: Embedder) -> tuple[GenerationRecord, VectorIndex] | None:
         """The newest recorded generation that verifies, as it is: reading never builds or repairs one."""

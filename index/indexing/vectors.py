@@ -8,6 +8,10 @@ with it. Nothing here touches SQLite: callers pass ids and vectors in and store 
 
 File layout: ``MAGIC``, a 4-byte little-endian header length, a UTF-8 JSON header (kind, count, dim, model name,
 efSearch, payload size), then the bytes of ``faiss.serialize_index``.
+
+``open_index`` memory-maps the file and FAISS reads the vectors in place (``IO_FLAG_MMAP_IFC``), so they are file
+pages the kernel shares between every process that opens the same generation, not private memory. A generation file
+is never changed once written (a new one is renamed into place), so an open index stays valid after a re-index.
 """
 
 from __future__ import annotations
@@ -70,8 +74,17 @@ class IndexFile:
 class VectorIndex:
     """A searchable set of (chunk id, unit vector) pairs, exact or HNSW."""
 
-    def __init__(self, index: faiss.IndexIDMap, *, kind: str, model_name: str, ef_search: int) -> None:
+    def __init__(
+        self,
+        index: faiss.IndexIDMap,
+        *,
+        kind: str,
+        model_name: str,
+        ef_search: int,
+        mapped: np.memmap | None = None,
+    ) -> None:
         self._index = index
+        self._mapped = mapped  # the file the vectors are read from in place; kept open as long as the index
         self.kind = kind
         self.model_name = model_name
         self.ef_search = ef_search
@@ -256,7 +269,7 @@ def open_index(manifest: IndexFile) -> VectorIndex:
     """
     path = Path(manifest.path)
     try:
-        data = path.read_bytes()
+        data = np.memmap(path, dtype=np.uint8, mode="r") if path.stat().st_size else np.zeros(0, np.uint8)
     except FileNotFoundError:
         raise IndexUnavailable(f"The vector index file {path} is missing.") from None
     except OSError as error:
@@ -277,23 +290,27 @@ def open_index(manifest: IndexFile) -> VectorIndex:
                 f"The vector index file {path} holds {field} {header[field]!r} but the manifest expects "
                 f"{getattr(manifest, field)!r}."
             )
+    payload = data[payload_start:]
     try:
-        loaded = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=payload_start))
+        reader = faiss.ZeroCopyIOReader(faiss.swig_ptr(payload), payload.size)
+        loaded = faiss.read_index(reader, faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
     except RuntimeError as error:
         raise IndexCorrupt(f"The vector index file {path} cannot be loaded by FAISS.") from error
     if not isinstance(loaded, faiss.IndexIDMap) or loaded.ntotal != header["count"] or loaded.d != header["dim"]:
         raise IndexCorrupt(f"The vector index file {path} does not hold the index its header describes.")
-    return VectorIndex(loaded, kind=header["kind"], model_name=header["model_name"], ef_search=header["ef_search"])
+    return VectorIndex(
+        loaded, kind=header["kind"], model_name=header["model_name"], ef_search=header["ef_search"], mapped=data
+    )
 
 
-def _read_header(path: Path, data: bytes) -> tuple[dict, int]:
-    """The JSON header of an index file and the offset where the FAISS bytes start."""
+def _read_header(path: Path, data: np.ndarray) -> tuple[dict, int]:
+    """The JSON header of an index file (its bytes as an array) and the offset where the FAISS bytes start."""
     fixed = len(MAGIC) + _HEADER_LENGTH.size
-    if len(data) < fixed or not data.startswith(MAGIC):
+    if len(data) < fixed or bytes(data[: len(MAGIC)]) != MAGIC:
         raise IndexCorrupt(f"The vector index file {path} is not an Archivist vector index (bad or missing header).")
-    (length,) = _HEADER_LENGTH.unpack_from(data, len(MAGIC))
+    (length,) = _HEADER_LENGTH.unpack_from(bytes(data[:fixed]), len(MAGIC))
     try:
-        header = json.loads(data[fixed : fixed + length].decode("utf-8"))
+        header = json.loads(bytes(data[fixed : fixed + length]).decode("utf-8"))
         fields = {key: header[key] for key in ("kind", "count", "dim", "model_name", "ef_search", "payload_bytes")}
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise IndexCorrupt(f"The vector index file {path} has an unreadable header.") from error

@@ -24,13 +24,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from index.models import ChunkRecord, Filters, Hit
 from index.question import Question, freshness
-from index.retrieval.lexical import LexicalIndex, tokenize
+from index.retrieval.lexical import LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
 from index.retrieval.query import Catalog, QueryIntent
 
 logger = logging.getLogger(__name__)
@@ -116,12 +117,32 @@ class HybridRetriever:
         embedder: QueryEmbedder | None,
         *,
         settings: RetrievalSettings | None = None,
+        lexical_file: Path | None = None,
+        save: bool = False,
     ) -> HybridRetriever:
-        """Index ``records`` for BM25; dense search uses ``vector_index`` (keyed by chunk id) and ``embedder``."""
+        """Index ``records`` for BM25; dense search uses ``vector_index`` (keyed by chunk id) and ``embedder``.
+
+        With ``lexical_file``, the BM25 index saved there is opened memory-mapped when it was built from exactly
+        these chunks; otherwise it is built, and saved there if ``save``.
+        """
         settings = settings or RetrievalSettings()
         started = time.perf_counter()
-        lexical = LexicalIndex.build(lexical_text(r) if settings.title_in_lexical else r.text for r in records)
+        texts = [lexical_text(r) if settings.title_in_lexical else r.text for r in records]
+        key = documents_key(texts) if lexical_file is not None else ""
+        if lexical_file is not None:
+            try:
+                lexical = LexicalIndex.load(lexical_file, key=key)
+                logger.info("BM25 index over %d chunks opened in %.2fs", len(records), time.perf_counter() - started)
+                return cls(records, lexical, vector_index, embedder, settings)
+            except LexicalIndexUnusable as exc:
+                (logger.warning if lexical_file.exists() else logger.info)("building the BM25 index: %s", exc)
+        lexical = LexicalIndex.build(texts)
         logger.info("BM25 index over %d chunks built in %.2fs", len(records), time.perf_counter() - started)
+        if lexical_file is not None and save:
+            try:
+                lexical.save(lexical_file, key=key)
+            except OSError as exc:
+                logger.warning("could not save the BM25 index to %s: %s", lexical_file, exc)
         return cls(records, lexical, vector_index, embedder, settings)
 
     def __len__(self) -> int:

@@ -1,7 +1,9 @@
 """The engine over a small real archive: search, ask, re-index and crash safety of the vector index."""
 
+import logging
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import pytest
 from index.engine import Engine
 from index.errors import IndexBusy
 from index.models import Filters
+from index.retrieval.lexical import LexicalIndex
 from index.settings import Settings
 from index.text.chunking import split_sentences
 from tests.conftest import small_corpus
@@ -137,6 +140,63 @@ def test_a_truncated_index_file_is_detected_and_rebuilt_by_the_next_index(engine
     fresh.reindex()
     assert fresh.stats().vectors == fresh.stats().chunks
     fresh.close()
+
+
+QUESTIONS = ("Sam Bankman-Fried FTX trial", "Taylor Swift Travis Kelce", "What does NATO's article 5 say?")
+
+
+def hits_of(engine) -> list[list[tuple[int, float]]]:
+    return [[(h.chunk_id, h.score) for h in engine.search(q)] for q in QUESTIONS]
+
+
+def test_a_new_process_opens_the_saved_bm25_index_and_a_no_op_index_restores_a_lost_one(engine, monkeypatch):
+    generation = engine.stats().index_generation
+    saved = engine.indexer.lexical_file(generation)
+    assert saved.exists(), "the re-index saved its BM25 index beside its vectors"
+    saved.rename(saved.with_suffix(".away"))
+    reader = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+    rebuilt_hits = hits_of(reader)
+    reader.close()
+    assert not saved.exists(), "reading never writes"
+    saved.with_suffix(".away").rename(saved)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("BM25 rebuilt although its saved index matches")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LexicalIndex, "build", no_build)
+        reader = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+        assert hits_of(reader) == rebuilt_hits
+        reader.close()
+    saved.unlink()
+    report = engine.reindex()
+    assert (report.embedded, report.generation) == (0, generation) and saved.exists()
+
+
+def add_story(engine, folder, name: str) -> None:
+    story = folder / f"{name}.txt"
+    story.write_text(f"{name} quay reopens\n\nThe {name} quay reopened with twelve new cranes.", encoding="utf-8")
+    assert engine.ingest([story]).added == 1
+    engine.reindex()
+
+
+def test_a_saved_bm25_index_of_another_generation_is_never_used(engine, tmp_path, caplog):
+    first = engine.stats().index_generation
+    add_story(engine, tmp_path, "Zanzibar")
+    second = engine.stats().index_generation
+    assert second == first + 1 and engine.indexer.lexical_file(first).exists()
+    shutil.copyfile(engine.indexer.lexical_file(first), engine.indexer.lexical_file(second))  # a stale file
+    killed_save = engine.home / "index" / f".lexical-{second:06d}.bm25.x1y2z3.tmp"
+    killed_save.write_bytes(b"half a BM25 index")
+    with caplog.at_level(logging.INFO):
+        reader = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+        assert reader.search("Zanzibar quay cranes")[0].title == "Zanzibar quay reopens"
+        reader.close()
+    assert [r.levelname for r in caplog.records if "BM25" in r.getMessage()].count("WARNING") == 1
+    add_story(engine, tmp_path, "Mombasa")
+    assert engine.indexer.lexical_file(first + 2).exists() and engine.indexer.lexical_file(second).exists()
+    assert not engine.indexer.lexical_file(first).exists(), "a generation's BM25 file goes with its vectors"
+    assert not killed_save.exists()
 
 
 def test_reading_answers_from_the_last_generation_and_counts_what_awaits_indexing(engine, tmp_path):

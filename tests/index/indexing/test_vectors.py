@@ -7,6 +7,7 @@ from index.errors import IndexUnavailable
 from index.indexing.vectors import (
     FLAT,
     HNSW,
+    HNSW_M,
     IndexCorrupt,
     IndexMismatch,
     build_index,
@@ -126,6 +127,42 @@ def test_allowed_restricts_results_to_allowed_ids_exactly(small_data, threshold,
     assert [chunk_id for chunk_id, _ in hits] == exact_top(ids[keep], vectors[keep], query, 10)
     assert index.search(query, 10, allowed=np.array([], dtype=np.int64)) == []
     assert {chunk_id for chunk_id, _ in index.search(query, 10, allowed=ids[:2])} == set(ids[:2].tolist())
+
+
+def private_memory_mb() -> float:
+    """This process's anonymous (unshared, not file-backed) resident memory."""
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/self/status RssAnon here")
+
+
+@pytest.mark.parametrize("threshold", [1_000_000, 1_000])
+def test_an_opened_index_reads_its_vectors_from_the_shared_file_not_private_memory(tmp_path, threshold):
+    count, dim = 10_000, 512  # 20 MB of vectors, which an index read into memory would hold twice while loading
+    vectors = np.random.default_rng(3).standard_normal((count, dim)).astype(np.float32)
+    built = build_index(np.arange(count, dtype=np.int64), vectors, model_name=MODEL, hnsw_threshold=threshold)
+    manifest = write_generation(built, tmp_path, 1)
+    queries = vectors[:5]
+    expected = [built.search(q, 10) for q in queries]
+    del built, vectors
+    before = private_memory_mb()
+    opened = open_index(manifest)
+    assert [opened.search(q, 10) for q in queries] == expected
+    grown = private_memory_mb() - before
+    graph = 0 if threshold > count else count * 2 * HNSW_M * 4 / 1e6  # HNSW links are read into memory
+    assert grown < graph + 10, f"opening the index took {grown:.0f} MB of private memory"
+
+
+def test_an_opened_index_keeps_answering_after_newer_generations_replace_its_file(tmp_path, small_data):
+    ids, vectors = small_data
+    index = build_index(ids, vectors, model_name=MODEL)
+    opened = open_index(write_generation(index, tmp_path, 1))
+    expected = opened.search(vectors[0], 10)
+    for generation in (2, 3):
+        write_generation(build_index(ids[:100], vectors[:100], model_name=MODEL), tmp_path, generation)
+    assert not (tmp_path / "vectors-000001.faiss").exists()
+    assert opened.search(vectors[0], 10) == expected and opened.count == 2_000
 
 
 def test_generations_rotate_keeping_the_previous_one(tmp_path, small_data):

@@ -1,9 +1,12 @@
+import logging
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from index.models import Article, Filters
 from index.retrieval.hybrid import HybridRetriever
+from index.retrieval.lexical import LexicalIndex
 from scripts.evaluation.retrievers import build_hybrid
 from tests.index.embedding.fake_embedding import BagOfWordsEmbedder
 
@@ -200,3 +203,63 @@ def test_hits_carry_exact_offsets_and_article_metadata():
 def test_empty_query_or_archive_returns_nothing(retriever):
     assert retriever.search("   ", now=NOW) == []
     assert build_hybrid([], BagOfWordsEmbedder()).search("FTX", now=NOW) == []
+
+
+# -- the BM25 index saved with a generation ------------------------------------------------------------------------
+
+
+def build_with_file(articles, lexical_file, *, save):
+    from index.indexing.vectors import build_index
+    from scripts.evaluation.retrievers import chunk_records
+
+    embedder = BagOfWordsEmbedder()
+    records = chunk_records(articles)
+    vectors = embedder.encode_passages([r.text for r in records])
+    index = build_index(np.array([r.chunk_id for r in records]), vectors, model_name="bag-of-words")
+    return HybridRetriever.build(records, index, embedder, lexical_file=lexical_file, save=save)
+
+
+QUESTIONS = ["FTX trial opening statements", "Chiefs Packers touchdowns", "latest Taylor Swift news"]
+
+
+def results(retriever):
+    return [[(h.chunk_id, h.score) for h in retriever.search(q, k=5, now=NOW)] for q in QUESTIONS]
+
+
+def test_a_saved_bm25_index_is_opened_next_time_with_the_same_results(tmp_path, monkeypatch, retriever):
+    path = tmp_path / "lexical-000001.bm25"
+    built = build_with_file(ARTICLES, path, save=True)
+    assert path.exists() and results(built) == results(retriever)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("rebuilt although a matching saved index exists")
+
+    monkeypatch.setattr(LexicalIndex, "build", no_build)
+    assert results(build_with_file(ARTICLES, path, save=True)) == results(retriever)
+
+
+def test_a_saved_index_of_other_chunks_is_not_used_and_not_overwritten_unless_saving(tmp_path, retriever):
+    path = tmp_path / "lexical-000001.bm25"
+    build_with_file(ARTICLES[:3], path, save=True)  # an older archive under the same name
+    stale = path.read_bytes()
+    assert results(build_with_file(ARTICLES, path, save=False)) == results(retriever)
+    assert path.read_bytes() == stale  # reading never writes
+    assert results(build_with_file(ARTICLES, path, save=True)) == results(retriever)
+    assert path.read_bytes() != stale
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "flip"])
+def test_a_damaged_saved_index_is_rebuilt_with_one_warning(tmp_path, caplog, retriever, damage):
+    path = tmp_path / "lexical-000001.bm25"
+    build_with_file(ARTICLES, path, save=True)
+    data = path.read_bytes()
+    path.write_bytes(
+        {"truncate": data[: len(data) // 2], "garbage": b"\x00\xff" * 999, "flip": data[:-1] + bytes([data[-1] ^ 1])}[
+            damage
+        ]
+    )
+    with caplog.at_level(logging.INFO, logger="index.retrieval.hybrid"):
+        rebuilt = build_with_file(ARTICLES, path, save=False)
+    assert results(rebuilt) == results(retriever)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "BM25" in warnings[0].getMessage()
