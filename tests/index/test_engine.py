@@ -223,6 +223,7 @@ ARCHIVIST = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 20 runs spread over the machine's own full re-index time: slower cores, longer
 def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_path, model_cache, built_home):
     rng = random.Random(20261126)
     home = tmp_path / "home"
