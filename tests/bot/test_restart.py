@@ -1,21 +1,17 @@
 """Nothing forgotten: answers' buttons, follow-up threads and votes outlive the bot process (they live in the
 archive), including a SIGKILL of `archivist run`; an answer whose text has expired says so politely."""
 
-import asyncio
 import json
-import os
 import shutil
 import signal
 import sqlite3
-import sys
 
 from bot.views import ALREADY_RATED, EXPIRED
 from tests.bot.fake_discord import FEEDBACK_CHANNEL_ID, FakeDiscord, buttons, is_ephemeral, message_text
-from tests.conftest import ROOT
+from tests.bot.run_process import start_run
 
 NATO_QUESTION = "What does NATO's article 5 say?"
 FOLLOW_UP = "and what did Biden tell CNN?"
-RUN = "from bot.cli import main; main()"
 FIRST_ANSWER = 120  # seconds: the first answer of a session may export the verifier model first
 
 
@@ -105,25 +101,6 @@ async def test_the_reason_for_a_down_vote_reaches_the_feedback_channel_with_a_li
     (forwarded,) = await discord_fake.wait_until(lambda: discord_fake.channel_messages(FEEDBACK_CHANNEL_ID))
     assert "Didn't answer my question" in forwarded["content"] and "NATO" in forwarded["content"]
     assert f"/{answer['channel_id']}/{answer['id']})" in forwarded["content"]
-
-
-async def start_run(home, model_cache, fake: FakeDiscord, output) -> asyncio.subprocess.Process:
-    """`archivist run` on ``home``, its output to the file ``output``, once connected and its commands synced."""
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": "process-token-never-logged",
-        "ARCHIVIST_HOME": str(home),
-        "ARCHIVIST_MODEL_CACHE": str(model_cache),
-        "ARCHIVIST_DISCORD_API_BASE": fake.api_base,
-        "ARCHIVIST_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "ARCHIVIST_COOLDOWN_SECONDS": "0",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", RUN, "run", cwd=ROOT, env=env, stdout=output, stderr=asyncio.subprocess.STDOUT
-    )
-    await fake.wait_connected(timeout=60)
-    await fake.wait_until(lambda: fake.commands, timeout=30)
-    return proc
 
 
 async def test_after_sigkill_archivist_run_answers_in_earlier_threads_and_earlier_buttons_work(

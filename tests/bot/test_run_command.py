@@ -1,13 +1,11 @@
 """`archivist run` as a process: the real CLI, configured only by environment, against the fake Discord."""
 
 import asyncio
-import os
 import sys
 
 from tests.bot.fake_discord import FakeDiscord, message_text
+from tests.bot.run_process import RUN, TOKEN, run_env
 from tests.conftest import ROOT
-
-RUN = "from bot.cli import main; main()"
 
 
 async def test_archivist_run_connects_syncs_and_answers_like_against_discord(built_home, model_cache, tmp_path):
@@ -18,15 +16,7 @@ async def test_archivist_run_connects_syncs_and_answers_like_against_discord(bui
     fake = FakeDiscord()
     fake.refuse_handshakes = 2  # a gateway that is not ready yet when the bot starts
     await fake.start()
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": "process-token-never-logged",
-        "ARCHIVIST_HOME": str(home),
-        "ARCHIVIST_MODEL_CACHE": str(model_cache),
-        "ARCHIVIST_DISCORD_API_BASE": fake.api_base,
-        "ARCHIVIST_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "ARCHIVIST_COOLDOWN_SECONDS": "0",
-    }
+    env = run_env(home, model_cache, fake)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -49,6 +39,6 @@ async def test_archivist_run_connects_syncs_and_answers_like_against_discord(bui
             proc.terminate()
         output, _ = await proc.communicate()
         await fake.stop()
-    assert b"process-token-never-logged" not in output and log.token.encode() not in output
+    assert TOKEN.encode() not in output and log.token.encode() not in output
     assert output.count(b"Could not connect to Discord's gateway (handshake answered 502); retrying in") == 2
     assert b"Traceback" not in output and b"AttributeError" not in output

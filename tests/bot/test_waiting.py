@@ -3,17 +3,14 @@ after the restart, once each, by editing their deferred response; questions too 
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import sqlite3
-import sys
 from datetime import UTC, datetime, timedelta
 
 from tests.bot.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, buttons, message_text
-from tests.conftest import ROOT
+from tests.bot.run_process import RUN, start_run
 
-RUN = "from bot.cli import main; main()"
 # The first process answers nothing in time: its engine takes ten minutes per question.
 SLOW_RUN = (
     "import time\n"
@@ -22,26 +19,8 @@ SLOW_RUN = (
     "Engine.ask = lambda self, *args, **kwargs: (time.sleep(600), ask(self, *args, **kwargs))[1]\n" + RUN
 )
 QUESTIONS = ("What does NATO's article 5 say?", "Why is GM recalling Cadillacs?", "Who is Sam Bankman-Fried?")
+ONE_AT_A_TIME = {"ARCHIVIST_MAX_CONCURRENT_ANSWERS": "1"}
 FIRST_ANSWER = 120  # seconds: a fresh process loads its models before its first answer
-
-
-async def start_run(home, model_cache, fake: FakeDiscord, output, code: str) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": "process-token-never-logged",
-        "ARCHIVIST_HOME": str(home),
-        "ARCHIVIST_MODEL_CACHE": str(model_cache),
-        "ARCHIVIST_DISCORD_API_BASE": fake.api_base,
-        "ARCHIVIST_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "ARCHIVIST_COOLDOWN_SECONDS": "0",
-        "ARCHIVIST_MAX_CONCURRENT_ANSWERS": "1",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, "run", cwd=ROOT, env=env, stdout=output, stderr=asyncio.subprocess.STDOUT
-    )
-    await fake.wait_connected(timeout=60)
-    await fake.wait_until(lambda: fake.commands, timeout=30)
-    return proc
 
 
 def kept(db_path) -> list[tuple]:
@@ -81,7 +60,7 @@ async def test_questions_waiting_at_a_sigkill_are_answered_once_after_the_restar
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     try:
         with logs[0].open("wb") as output:
-            procs.append(await start_run(home, model_cache, fake, output, SLOW_RUN))
+            procs.append(await start_run(home, model_cache, fake, output, SLOW_RUN, ONE_AT_A_TIME))
         asked = [await fake.slash("ask", {"question": q}, user_id=1001 + n) for n, q in enumerate(QUESTIONS)]
         await fake.wait_until(lambda: all(log.first_ack is not None for log in asked), timeout=20)
         await fake.wait_until(lambda: len(kept(db_path)) == len(QUESTIONS), timeout=20)
@@ -94,7 +73,7 @@ async def test_questions_waiting_at_a_sigkill_are_answered_once_after_the_restar
         plant(db_path, "tok-garbled", minutes_ago=1, options="{cut off")
         fake.commands.clear()
         with logs[1].open("wb") as output:
-            procs.append(await start_run(home, model_cache, fake, output, RUN))
+            procs.append(await start_run(home, model_cache, fake, output, RUN, ONE_AT_A_TIME))
         await fake.wait_until(lambda: all(log.edits for log in asked) and not kept(db_path), timeout=FIRST_ANSWER)
         await asyncio.sleep(0.5)  # room for a second reply, if one were coming
     finally:
