@@ -25,6 +25,7 @@ import sqlite_utils
 
 from index.errors import ArchiveReadOnly, ArchiveUnavailable, NotFound, system_error
 from index.models import Article, ChunkRecord, ChunkSpan
+from index.store import compact
 from index.store.identity import text_key
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,11 @@ ARTICLE_COLUMNS = (
     "first_seen",
     "updated_at",
 )
+
+
+def _plain(blob: bytes, dim: int) -> np.ndarray | None:
+    """A float32 vector blob of ``dim`` components, or None when it is some other size."""
+    return np.frombuffer(blob, dtype=np.float32) if len(blob) == 4 * dim else None
 
 
 def utc_now() -> str:
@@ -514,10 +520,12 @@ class Store:
         return {row[0] for row in rows}
 
     def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]], table: VectorTable = "vectors") -> None:
+        """Store vectors by text hash: passage vectors as float32, sentence vectors compactly (``compact``)."""
+        pack = compact.encode if table == "sentence_vectors" else (lambda v: np.asarray(v, dtype=np.float32).tobytes())
         with self.db.conn:
             self.db.conn.executemany(
                 f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)",  # noqa: S608 - fixed names
-                [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
+                [(h, model, pack(v)) for h, v in items],
             )
 
     def get_vectors(
@@ -532,8 +540,8 @@ class Store:
                 [model, *part],
             )
             for text_hash, blob in rows:
-                vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape == (dim,):
+                vector = compact.decode(blob, dim) if table == "sentence_vectors" else _plain(blob, dim)
+                if vector is not None:
                     out[text_hash] = vector
         return out
 

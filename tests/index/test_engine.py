@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from index.engine import Engine
@@ -16,6 +17,7 @@ from index.errors import IndexBusy
 from index.models import Filters
 from index.retrieval.lexical import LexicalIndex
 from index.settings import Settings
+from index.store import compact
 from index.text.chunking import split_sentences
 from tests.conftest import small_corpus
 
@@ -69,6 +71,35 @@ def test_recent_and_lookup(engine):
     assert engine.find_article(article.title) == article  # words of its headline
     assert engine.find_article("zyxwv quorble flimflam") is None  # nonsense finds nothing, not the closest article
     assert "Sports" in engine.categories() or "sports" in engine.categories()
+
+
+QUESTIONS = (
+    "What does NATO's article 5 say?",
+    "Why was Sam Bankman-Fried convicted?",
+    "When was SMU's football program suspended by the Death Penalty?",
+    "Who is Travis Kelce dating?",
+    "What is the name of the enzyme that splits water during photosynthesis in chloroplasts?",
+)
+
+
+def test_compact_sentence_vectors_give_the_answers_float32_ones_do(engine, monkeypatch):
+    (size,) = engine.store.db.conn.execute("SELECT DISTINCT length(vector) FROM sentence_vectors").fetchone()
+    assert size == engine.embedder.dim + 4, "int8 components and a scale: a quarter of float32"
+
+    def decided(e: Engine) -> list:
+        return [(a.abstained, [(q.article_id, q.start, q.end) for q in a.quotes]) for a in map(e.ask, QUESTIONS)]
+
+    compact_answers = decided(engine)
+    with engine.store.db.conn as conn:  # the same sentence pass again, storing float32
+        conn.execute("DELETE FROM sentence_vectors")
+        conn.execute("DELETE FROM meta WHERE key LIKE 'sentences_embedded_at:%'")
+    monkeypatch.setattr(compact, "encode", lambda v: np.asarray(v, dtype=np.float32).tobytes())
+    assert engine.reindex().sentences_embedded == engine.store.count("sentence_vectors")
+    (size,) = engine.store.db.conn.execute("SELECT DISTINCT length(vector) FROM sentence_vectors").fetchone()
+    assert size == engine.embedder.dim * 4
+    plain = Engine(engine.settings, embedder=engine.embedder)
+    assert decided(plain) == compact_answers
+    plain.close()
 
 
 def archive_sentences(engine) -> set[str]:
