@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 EMBED_BATCH = 256
+SENTENCE_PAGE = 2048  # sentences gathered from the bodies before they are looked up and marked
 _LEXICAL_FILE = re.compile(r"^lexical-(\d{6,})\.bm25$")
 _LEXICAL_TEMP = re.compile(r"^\.lexical-\d{6,}\.bm25\..*\.tmp$")  # see LexicalIndex.save
 
@@ -51,11 +52,18 @@ def load_records(store: Store) -> list[ChunkRecord]:
     return list(store.chunk_records())
 
 
-def fingerprint(records: Sequence[ChunkRecord], hashes: Sequence[str]) -> str:
+def scan_chunks(store: Store) -> tuple[np.ndarray, list[str], str]:
+    """One streamed pass over the chunks: their ids, the hashes of the text each embeds, and the archive's
+    fingerprint (of every chunk id with its hash), without holding the chunks themselves."""
+    ids: list[int] = []
+    hashes: list[str] = []
     digest = hashlib.sha256()
-    for record, h in zip(records, hashes, strict=True):
+    for record in store.chunk_records():
+        h = text_hash(passage_text(record))
+        ids.append(record.chunk_id)
+        hashes.append(h)
         digest.update(f"{record.chunk_id}:{h};".encode())
-    return digest.hexdigest()[:32]
+    return np.array(ids, dtype=np.int64), hashes, digest.hexdigest()[:32]
 
 
 class Indexer:
@@ -88,11 +96,8 @@ class Indexer:
     def reindex(self, embedder: Embedder, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
         started = time.perf_counter()
         with self._exclusive():
-            records = load_records(self.store)
-            passages = [passage_text(r) for r in records]
-            hashes = [text_hash(p) for p in passages]
+            ids, hashes, stamp = scan_chunks(self.store)
             current = self._latest_valid(embedder.name)
-            stamp = fingerprint(records, hashes)
             up_to_date = (
                 not full
                 and current is not None
@@ -107,7 +112,7 @@ class Indexer:
                 embedded, removed, count, generation = 0, 0, current[0].count, current[0].generation
             else:
                 embedded, removed, count, generation = self._build(
-                    embedder, records, passages, hashes, current, stamp, full, progress
+                    embedder, ids, hashes, current, stamp, full, progress
                 )
             sentences = 0
             if self.sentence_vectors:
@@ -123,61 +128,120 @@ class Indexer:
     def _build(
         self,
         embedder: Embedder,
-        records: Sequence[ChunkRecord],
-        passages: Sequence[str],
+        ids: np.ndarray,
         hashes: Sequence[str],
         current: tuple[GenerationRecord, VectorIndex] | None,
         stamp: str,
         full: bool,
         progress: Progress | None,
     ) -> tuple[int, int, int, int]:
-        """Embed the passages not yet embedded and record a new generation: (embedded, removed, count, generation)."""
-        known = set() if full else self.store.known_vector_hashes(embedder.name)
-        todo = sorted({h: p for h, p in zip(hashes, passages, strict=True) if h not in known}.items())
-        self._embed(embedder, todo, progress, "embedding", "vectors")
+        """Embed the passages not yet embedded and record a new generation: (embedded, removed, count, generation).
 
-        unique = list(dict.fromkeys(hashes))
-        stored = self.store.get_vectors(embedder.name, unique, embedder.dim)
-        missing = [h for h in unique if h not in stored]
-        if missing:
-            raise IndexUnavailable(f"{len(missing)} chunk vectors are missing after embedding; run a full re-index.")
-        ids = np.array([r.chunk_id for r in records], dtype=np.int64)
-        matrix = np.stack([stored[h] for h in hashes]) if records else np.zeros((0, embedder.dim), np.float32)
+        Texts are read back from the database a batch at a time and vectors go straight into one float32 matrix,
+        so memory holds the matrix and the hashes, not every passage and vector as objects."""
+        known = set() if full else self.store.known_vector_hashes(embedder.name)
+        first: dict[str, int] = {}  # hash -> the first chunk holding that text, for the hashes to embed
+        for chunk_id, h in zip(ids.tolist(), hashes, strict=True):
+            if h not in known and h not in first:
+                first[h] = chunk_id
+        del known
+        todo = sorted(first.items())
+        self._embed_chunks(embedder, todo, progress)
+
+        matrix = np.empty((len(hashes), embedder.dim), dtype=np.float32)
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)  # rows grouped by hash
+        for offset in range(0, len(order), 4096):
+            rows = order[offset : offset + 4096]
+            wanted = list(dict.fromkeys(hashes[r] for r in rows))
+            stored = self.store.get_vectors(embedder.name, wanted, embedder.dim)
+            if len(stored) < len(wanted):
+                missing = len(wanted) - len(stored)
+                raise IndexUnavailable(f"{missing} chunk vectors are missing after embedding; run a full re-index.")
+            for r in rows:
+                matrix[r] = stored[hashes[r]]
         if progress:
             progress("building", 0, 1)
         generation = (current[0].generation if current else self._max_generation()) + 1
         index = build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name)
+        del matrix
         written = write_generation(index, self.folder, generation)
         self.store.record_generation(_record(written, stamp))
-        removed = self.store.drop_vectors_except(embedder.name, set(unique))
+        removed = self.store.drop_vectors_except(embedder.name, set(hashes))
         if progress:
             progress("building", 1, 1)
         return len(todo), removed, len(ids), generation
 
+    def _embed_chunks(self, embedder: Embedder, todo: list[tuple[str, int]], progress: Progress | None) -> None:
+        """Embed the passages of ``todo`` ((hash, chunk id) pairs), reading their texts a batch at a time."""
+        for offset in range(0, len(todo), EMBED_BATCH):
+            batch = todo[offset : offset + EMBED_BATCH]
+            texts = {r.chunk_id: passage_text(r) for r in self.store.chunk_records([c for _, c in batch])}
+            present = [(h, texts[c]) for h, c in batch if c in texts]  # a chunk deleted meanwhile is skipped
+            self._embed(embedder, present, progress, "embedding", "vectors", done=offset, total=len(todo))
+
     def _embed_sentences(self, embedder: Embedder, full: bool, progress: Progress | None) -> int:
-        """Embed the archive's sentences not yet embedded, drop those no article has any more; the number embedded."""
-        texts = {}
-        for body in self.store.iter_bodies():
+        """Embed the archive's sentences not yet embedded, drop those no article has any more; the number embedded.
+
+        One pass over the bodies, a page at a time: each sentence's hash is marked in a temp table (so a sentence
+        met twice is embedded once, and the vectors of sentences no article holds any more can be dropped at the
+        end), looked up among the stored vectors, and embedded in batches as they fill."""
+        total = self.store.count("articles")
+        self.store.start_marking("sentence_vectors")
+        pending: dict[str, str] = {}
+        todo: list[tuple[str, str]] = []
+        embedded = 0
+
+        def settle() -> None:
+            fresh = self.store.mark("sentence_vectors", list(pending))
+            if not full:
+                known = self.store.existing_vector_hashes(embedder.name, fresh, "sentence_vectors")
+                fresh = [h for h in fresh if h not in known]
+            todo.extend((h, pending[h]) for h in fresh)
+            pending.clear()
+
+        def embed(batch: list[tuple[str, str]]) -> None:
+            nonlocal embedded
+            self._embed(embedder, batch, None, "embedding sentences", "sentence_vectors")
+            embedded += len(batch)
+
+        for done, body in enumerate(self.store.iter_bodies(), 1):
             for span in split_sentences(body):
                 sentence = body[span.start : span.end]
-                texts[text_hash(sentence)] = sentence
-        known = set() if full else self.store.known_vector_hashes(embedder.name, "sentence_vectors")
-        todo = sorted((h, t) for h, t in texts.items() if h not in known)
-        self._embed(embedder, todo, progress, "embedding sentences", "sentence_vectors")
-        self.store.drop_vectors_except(embedder.name, set(texts), "sentence_vectors")
-        return len(todo)
+                pending[text_hash(sentence)] = sentence
+            if len(pending) >= SENTENCE_PAGE:
+                settle()
+            while len(todo) >= EMBED_BATCH:
+                embed(todo[:EMBED_BATCH])
+                del todo[:EMBED_BATCH]
+            if progress:
+                progress("embedding sentences", done, total)
+        settle()
+        if todo:
+            embed(todo)
+        self.store.drop_unmarked_vectors(embedder.name, "sentence_vectors")
+        return embedded
 
     def _embed(
-        self, embedder: Embedder, todo: list[tuple[str, str]], progress: Progress | None, phase: str, table: VectorTable
+        self,
+        embedder: Embedder,
+        todo: list[tuple[str, str]],
+        progress: Progress | None,
+        phase: str,
+        table: VectorTable,
+        *,
+        done: int = 0,
+        total: int | None = None,
     ) -> None:
-        """Embed in batches and store each batch at once, so an interrupted run keeps its progress."""
+        """Embed in batches and store each batch at once, so an interrupted run keeps its progress. Progress counts
+        from ``done`` of ``total`` (default: ``todo`` alone)."""
+        total = len(todo) if total is None else total
         for offset in range(0, len(todo), EMBED_BATCH):
             batch = todo[offset : offset + EMBED_BATCH]
             within = None
             if progress:
 
-                def within(done: int, _total: int, offset: int = offset) -> None:
-                    progress(phase, offset + done, len(todo))
+                def within(n: int, _total: int, offset: int = offset) -> None:
+                    progress(phase, done + offset + n, total)
 
             vectors = embedder.encode_passages([text for _, text in batch], progress=within)
             self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)], table)

@@ -484,13 +484,16 @@ class Store:
         return self.db.conn.execute("SELECT MAX(published_at) FROM articles").fetchone()[0]
 
     # -- chunks and vectors ---------------------------------------------------------------
-    def chunk_records(self) -> Iterator[ChunkRecord]:
-        """Every chunk with its article's metadata, in chunk id order."""
-        rows = self.db.conn.execute(
+    def chunk_records(self, ids: Sequence[int] | None = None) -> Iterator[ChunkRecord]:
+        """Every chunk (or those of ``ids`` that exist) with its article's metadata, in chunk id order."""
+        select = (
             'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.text, a.title, a.source, a.author, '
             "a.category, a.published_at, a.url FROM chunks c JOIN articles a ON a.id = c.article_id "
-            "ORDER BY c.id"
         )
+        if ids is None:
+            rows: Iterable = self.db.conn.execute(select + "ORDER BY c.id")
+        else:
+            rows = sorted(self._rows_for(select + "WHERE c.id IN ({marks})", [int(x) for x in ids]))
         for chunk_id, article_id, ordinal, start, end, text, title, source, author, category, published, url in rows:
             yield ChunkRecord(
                 chunk_id=chunk_id,
@@ -532,17 +535,11 @@ class Store:
         self, model: str, hashes: Sequence[str], dim: int, table: VectorTable = "vectors"
     ) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for i in range(0, len(hashes), 500):
-            part = list(hashes[i : i + 500])
-            marks = ",".join("?" * len(part))
-            rows = self.db.conn.execute(
-                f"SELECT text_hash, vector FROM {table} WHERE model = ? AND text_hash IN ({marks})",  # noqa: S608
-                [model, *part],
-            )
-            for text_hash, blob in rows:
-                vector = compact.decode(blob, dim) if table == "sentence_vectors" else _plain(blob, dim)
-                if vector is not None:
-                    out[text_hash] = vector
+        query = f"SELECT text_hash, vector FROM {table} WHERE model = ? AND text_hash IN ({{marks}})"  # noqa: S608
+        for text_hash, blob in self._rows_for(query, hashes, model):
+            vector = compact.decode(blob, dim) if table == "sentence_vectors" else _plain(blob, dim)
+            if vector is not None:
+                out[text_hash] = vector
         return out
 
     def drop_vectors_except(self, model: str, keep: set[str], table: VectorTable = "vectors") -> int:
@@ -554,10 +551,56 @@ class Store:
             )
         return len(stale)
 
-    def iter_bodies(self) -> Iterator[str]:
-        """Every article's body, in id order."""
-        for (body,) in self.db.conn.execute("SELECT body FROM articles ORDER BY id"):
-            yield body
+    def existing_vector_hashes(self, model: str, hashes: Sequence[str], table: VectorTable = "vectors") -> set[str]:
+        """Those of ``hashes`` that have a stored vector."""
+        query = f"SELECT text_hash FROM {table} WHERE model = ? AND text_hash IN ({{marks}})"  # noqa: S608
+        return {row[0] for row in self._rows_for(query, hashes, model)}
+
+    def _rows_for(self, query: str, keys: Sequence, *before: object) -> Iterator[tuple]:
+        """The rows of ``query`` for ``keys``, bound in lists of at most 500 at its ``{marks}`` (after ``before``)."""
+        for i in range(0, len(keys), 500):
+            part = list(keys[i : i + 500])
+            yield from self.db.conn.execute(query.format(marks=",".join("?" * len(part))), [*before, *part]).fetchall()
+
+    # A pass over the archive's texts marks the hashes it meets in a temp table (on this thread's connection, on
+    # disk if large), so that what no text has any more can be dropped without holding every hash in memory.
+    def start_marking(self, table: VectorTable) -> None:
+        with self.db.conn:
+            self.db.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS marked_{table} (h TEXT PRIMARY KEY)")
+            self.db.conn.execute(f"DELETE FROM temp.marked_{table}")  # noqa: S608 - fixed names
+
+    def mark(self, table: VectorTable, hashes: Sequence[str]) -> list[str]:
+        """Mark ``hashes`` as met by this pass; those not marked before, in order."""
+        query = f"SELECT h FROM temp.marked_{table} WHERE h IN ({{marks}})"  # noqa: S608 - fixed names
+        seen = {row[0] for row in self._rows_for(query, hashes)}
+        fresh = list(dict.fromkeys(h for h in hashes if h not in seen))
+        with self.db.conn:
+            self.db.conn.executemany(f"INSERT INTO temp.marked_{table} VALUES (?)", [(h,) for h in fresh])  # noqa: S608
+        return fresh
+
+    def drop_unmarked_vectors(self, model: str, table: VectorTable) -> int:
+        """Delete the vectors whose text this pass did not meet; how many."""
+        with self.db.conn:
+            cursor = self.db.conn.execute(
+                f"DELETE FROM {table} WHERE model = ? AND text_hash NOT IN (SELECT h FROM temp.marked_{table})",  # noqa: S608
+                (model,),
+            )
+            self.db.conn.execute(f"DROP TABLE temp.marked_{table}")
+        return cursor.rowcount
+
+    def iter_bodies(self, page: int = 256) -> Iterator[str]:
+        """Every article's body, in id order, read a page at a time: no statement stays open between pages, so the
+        caller may write in between."""
+        last = ""
+        while True:
+            rows = self.db.conn.execute(
+                "SELECT id, body FROM articles WHERE id > ? ORDER BY id LIMIT ?", (last, page)
+            ).fetchall()
+            for _, body in rows:
+                yield body
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
 
     # -- index generations and meta ------------------------------------------------------
     def record_generation(self, record: GenerationRecord) -> None:

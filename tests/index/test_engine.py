@@ -127,6 +127,21 @@ def test_changed_article_reembeds_only_its_chunks_and_sentences(engine, tmp_path
     assert engine.store.count("sentence_vectors") == len(archive_sentences(engine))  # its sentences are dropped
 
 
+def test_a_sentence_two_articles_share_is_embedded_once_and_kept_while_either_holds_it(engine, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shared = "The harbour authority confirmed the closure of the northern pier until spring."
+    (folder / "one.txt").write_text(f"Pier closed\n\n{shared} Fishing boats moved south.", encoding="utf-8")
+    (folder / "two.txt").write_text(f"Harbour works\n\nDredging began on Monday. {shared}", encoding="utf-8")
+    engine.ingest([folder])
+    assert engine.reindex().sentences_embedded == 3  # the shared sentence once
+    (folder / "one.txt").unlink()
+    engine.ingest([folder], prune=True)
+    engine.reindex()
+    assert engine.store.count("sentence_vectors") == len(archive_sentences(engine))
+    assert shared in archive_sentences(engine)
+
+
 def test_an_interrupted_sentence_pass_is_finished_by_the_next_reindex(engine):
     before = engine.stats()
     sentences = engine.store.count("sentence_vectors")

@@ -90,6 +90,37 @@ def test_vectors_are_kept_by_text_hash_and_pruned(tmp_path):
     assert store.known_vector_hashes("m") == {"h1"}
 
 
+def test_bodies_are_read_a_page_at_a_time_and_writes_may_come_between_pages(tmp_path):
+    import numpy as np
+
+    store = Store(tmp_path / "archive.db")
+    for n in range(7):
+        store.put_article(make_article(f"a{n}", body=f"Body {n}.", content_hash=f"h{n}"), spans(f"Body {n}."))
+    bodies = []
+    for body in store.iter_bodies(page=3):
+        bodies.append(body)
+        store.put_vectors("m", [(body, np.ones(4, np.float32))])  # a write between reads, as the re-index does
+    assert bodies == [f"Body {n}." for n in range(7)]
+    assert [r.chunk_id for r in store.chunk_records([3, 1, 99])] == [1, 3], "only ids that exist, in id order"
+
+
+def test_a_marking_pass_drops_the_vectors_of_texts_it_did_not_meet(tmp_path):
+    import numpy as np
+
+    store = Store(tmp_path / "archive.db")
+    store.put_vectors("m", [(h, np.ones(4, np.float32)) for h in ("kept", "gone")], "sentence_vectors")
+    store.put_vectors("other", [("gone", np.ones(4, np.float32))], "sentence_vectors")
+    store.start_marking("sentence_vectors")
+    assert store.mark("sentence_vectors", ["kept", "new", "kept"]) == ["kept", "new"]
+    assert store.mark("sentence_vectors", ["new", "later"]) == ["later"], "met before in this pass"
+    assert store.existing_vector_hashes("m", ["kept", "new", "gone"], "sentence_vectors") == {"kept", "gone"}
+    assert store.drop_unmarked_vectors("m", "sentence_vectors") == 1
+    assert store.known_vector_hashes("m", "sentence_vectors") == {"kept"}
+    assert store.known_vector_hashes("other", "sentence_vectors") == {"gone"}, "another model's vectors stay"
+    store.start_marking("sentence_vectors")  # a new pass starts from nothing marked
+    assert store.mark("sentence_vectors", ["kept"]) == ["kept"]
+
+
 def test_a_read_only_store_reads_and_never_writes(tmp_path):
     store = Store(tmp_path / "archive.db")
     store.put_article(make_article(), spans("One sentence. Two sentences."))
