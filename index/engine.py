@@ -384,9 +384,19 @@ class Engine:
         return Digest(since=since, gaps=tuple(self.gaps(since)[:DIGEST_GAPS]), reasons=tuple(reasons.most_common()))
 
     def reindex(self, *, full: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IndexReport:
+        """Embed what is new, write the next index generation and save its BM25 index; searches use it next.
+
+        A re-index that changed nothing (the same generation) whose BM25 file is saved leaves searches as they are
+        instead of loading every chunk again: at a million passages that load is most of a no-op's time and memory.
+        """
+        before = self.indexer.newest_generation()
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)
         with self._load_lock:
-            self._refresh(save=True)
+            unchanged = report.generation == before and self.indexer.lexical_file(report.generation).exists()
+            if unchanged and (self._retriever is None or self._generation == report.generation):
+                self.indexer.remove_stale_lexical_files()
+            else:
+                self._refresh(save=True)
         return report
 
 

@@ -102,7 +102,7 @@ class Indexer:
                 not full
                 and current is not None
                 and current[0].fingerprint == stamp
-                and current[0].generation == self._max_generation()  # a newer one that fails to verify is replaced
+                and current[0].generation == self.newest_generation()  # a newer one that fails to verify is replaced
             )
             sentences_done = not self.sentence_vectors or self.store.meta(_sentences_key(embedder)) == stamp
             if up_to_date and sentences_done:
@@ -161,7 +161,7 @@ class Indexer:
                 matrix[r] = stored[hashes[r]]
         if progress:
             progress("building", 0, 1)
-        generation = (current[0].generation if current else self._max_generation()) + 1
+        generation = (current[0].generation if current else self.newest_generation()) + 1
         index = build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name)
         del matrix
         written = write_generation(index, self.folder, generation)
@@ -246,7 +246,8 @@ class Indexer:
             vectors = embedder.encode_passages([text for _, text in batch], progress=within)
             self.store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors, strict=True)], table)
 
-    def _max_generation(self) -> int:
+    def newest_generation(self) -> int:
+        """The newest recorded generation's number (0: none yet), whether or not its file verifies."""
         gens = self.store.generations()
         return gens[0].generation if gens else 0
 

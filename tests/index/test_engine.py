@@ -73,7 +73,7 @@ def test_recent_and_lookup(engine):
     assert "Sports" in engine.categories() or "sports" in engine.categories()
 
 
-QUESTIONS = (
+ASKED = (
     "What does NATO's article 5 say?",
     "Why was Sam Bankman-Fried convicted?",
     "When was SMU's football program suspended by the Death Penalty?",
@@ -87,7 +87,7 @@ def test_compact_sentence_vectors_give_the_answers_float32_ones_do(engine, monke
     assert size == engine.embedder.dim + 4, "int8 components and a scale: a quarter of float32"
 
     def decided(e: Engine) -> list:
-        return [(a.abstained, [(q.article_id, q.start, q.end) for q in a.quotes]) for a in map(e.ask, QUESTIONS)]
+        return [(a.abstained, [(q.article_id, q.start, q.end) for q in a.quotes]) for a in map(e.ask, ASKED)]
 
     compact_answers = decided(engine)
     with engine.store.db.conn as conn:  # the same sentence pass again, storing float32
@@ -217,6 +217,24 @@ def test_a_new_process_opens_the_saved_bm25_index_and_a_no_op_index_restores_a_l
     saved.unlink()
     report = engine.reindex()
     assert (report.embedded, report.generation) == (0, generation) and saved.exists()
+
+
+def test_a_no_op_index_in_a_new_process_loads_no_chunks_and_searches_stay_the_same(engine, monkeypatch):
+    import index.engine
+
+    expected = hits_of(engine)
+    generation = engine.stats().index_generation
+    fresh = Engine(engine.settings, embedder=engine.embedder)  # as `archivist index` starts
+
+    def no_load(store):
+        raise AssertionError("a re-index that changed nothing loaded every chunk")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(index.engine, "load_records", no_load)
+        report = fresh.reindex()
+    assert (report.embedded, report.generation) == (0, generation)
+    assert hits_of(fresh) == expected
+    fresh.close()
 
 
 def add_story(engine, folder, name: str) -> None:
