@@ -182,27 +182,22 @@ class Indexer:
     def _embed_sentences(self, embedder: Embedder, full: bool, progress: Progress | None) -> int:
         """Embed the archive's sentences not yet embedded, drop those no article has any more; the number embedded.
 
-        One pass over the bodies, a page at a time: each sentence's hash is marked in a temp table (so a sentence
-        met twice is embedded once, and the vectors of sentences no article holds any more can be dropped at the
-        end), looked up among the stored vectors, and embedded in batches as they fill."""
+        One pass over the bodies, a page at a time, marks each sentence's hash in a temp table (so a sentence met
+        twice counts once and the vectors of sentences no article holds any more can be dropped at the end) and
+        holds there the texts that have no stored vector. They are then embedded in hash order, as before the pass
+        streamed: the int8 model's vectors depend slightly on the batch a text is embedded in, so the same archive
+        gets the same batches, and the same vectors, however it is read."""
         total = self.store.count("articles")
         self.store.start_marking("sentence_vectors")
         pending: dict[str, str] = {}
-        todo: list[tuple[str, str]] = []
-        embedded = 0
 
         def settle() -> None:
             fresh = self.store.mark("sentence_vectors", list(pending))
             if not full:
                 known = self.store.existing_vector_hashes(embedder.name, fresh, "sentence_vectors")
                 fresh = [h for h in fresh if h not in known]
-            todo.extend((h, pending[h]) for h in fresh)
+            self.store.hold("sentence_vectors", [(h, pending[h]) for h in fresh])
             pending.clear()
-
-        def embed(batch: list[tuple[str, str]]) -> None:
-            nonlocal embedded
-            self._embed(embedder, batch, None, "embedding sentences", "sentence_vectors")
-            embedded += len(batch)
 
         for done, body in enumerate(self.store.iter_bodies(), 1):
             for span in split_sentences(body):
@@ -210,14 +205,13 @@ class Indexer:
                 pending[text_hash(sentence)] = sentence
             if len(pending) >= SENTENCE_PAGE:
                 settle()
-            while len(todo) >= EMBED_BATCH:
-                embed(todo[:EMBED_BATCH])
-                del todo[:EMBED_BATCH]
             if progress:
-                progress("embedding sentences", done, total)
+                progress("reading sentences", done, total)
         settle()
-        if todo:
-            embed(todo)
+        embedded, todo = 0, self.store.held_count("sentence_vectors")
+        for batch in self.store.held("sentence_vectors", EMBED_BATCH):
+            self._embed(embedder, batch, progress, "embedding sentences", "sentence_vectors", done=embedded, total=todo)
+            embedded += len(batch)
         self.store.drop_unmarked_vectors(embedder.name, "sentence_vectors")
         return embedded
 

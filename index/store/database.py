@@ -563,11 +563,12 @@ class Store:
             yield from self.db.conn.execute(query.format(marks=",".join("?" * len(part))), [*before, *part]).fetchall()
 
     # A pass over the archive's texts marks the hashes it meets in a temp table (on this thread's connection, on
-    # disk if large), so that what no text has any more can be dropped without holding every hash in memory.
+    # disk if large), so that what no text has any more can be dropped without holding every hash in memory, and
+    # holds there the texts still to embed, to be read back in hash order.
     def start_marking(self, table: VectorTable) -> None:
         with self.db.conn:
-            self.db.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS marked_{table} (h TEXT PRIMARY KEY)")
-            self.db.conn.execute(f"DELETE FROM temp.marked_{table}")  # noqa: S608 - fixed names
+            self.db.conn.execute(f"DROP TABLE IF EXISTS temp.marked_{table}")
+            self.db.conn.execute(f"CREATE TEMP TABLE marked_{table} (h TEXT PRIMARY KEY, text TEXT)")
 
     def mark(self, table: VectorTable, hashes: Sequence[str]) -> list[str]:
         """Mark ``hashes`` as met by this pass; those not marked before, in order."""
@@ -575,8 +576,30 @@ class Store:
         seen = {row[0] for row in self._rows_for(query, hashes)}
         fresh = list(dict.fromkeys(h for h in hashes if h not in seen))
         with self.db.conn:
-            self.db.conn.executemany(f"INSERT INTO temp.marked_{table} VALUES (?)", [(h,) for h in fresh])  # noqa: S608
+            self.db.conn.executemany(f"INSERT INTO temp.marked_{table} (h) VALUES (?)", [(h,) for h in fresh])  # noqa: S608
         return fresh
+
+    def hold(self, table: VectorTable, items: Sequence[tuple[str, str]]) -> None:
+        """Keep the texts of marked hashes, to embed once the pass is over (``held``)."""
+        with self.db.conn:
+            self.db.conn.executemany(
+                f"UPDATE temp.marked_{table} SET text = ? WHERE h = ?",  # noqa: S608 - fixed names
+                [(text, h) for h, text in items],
+            )
+
+    def held_count(self, table: VectorTable) -> int:
+        query = f"SELECT COUNT(*) FROM temp.marked_{table} WHERE text IS NOT NULL"  # noqa: S608 - fixed names
+        return self.db.conn.execute(query).fetchone()[0]
+
+    def held(self, table: VectorTable, batch: int) -> Iterator[list[tuple[str, str]]]:
+        """The held (hash, text) pairs in hash order, ``batch`` at a time; no statement stays open between batches."""
+        last = ""
+        while rows := self.db.conn.execute(
+            f"SELECT h, text FROM temp.marked_{table} WHERE text IS NOT NULL AND h > ? ORDER BY h LIMIT ?",  # noqa: S608
+            (last, batch),
+        ).fetchall():
+            yield [(h, text) for h, text in rows]
+            last = rows[-1][0]
 
     def drop_unmarked_vectors(self, model: str, table: VectorTable) -> int:
         """Delete the vectors whose text this pass did not meet; how many."""

@@ -114,6 +114,9 @@ def test_a_marking_pass_drops_the_vectors_of_texts_it_did_not_meet(tmp_path):
     assert store.mark("sentence_vectors", ["kept", "new", "kept"]) == ["kept", "new"]
     assert store.mark("sentence_vectors", ["new", "later"]) == ["later"], "met before in this pass"
     assert store.existing_vector_hashes("m", ["kept", "new", "gone"], "sentence_vectors") == {"kept", "gone"}
+    store.hold("sentence_vectors", [("later", "Later."), ("new", "New.")])
+    assert store.held_count("sentence_vectors") == 2
+    assert list(store.held("sentence_vectors", 1)) == [[("later", "Later.")], [("new", "New.")]], "in hash order"
     assert store.drop_unmarked_vectors("m", "sentence_vectors") == 1
     assert store.known_vector_hashes("m", "sentence_vectors") == {"kept"}
     assert store.known_vector_hashes("other", "sentence_vectors") == {"gone"}, "another model's vectors stay"
