@@ -146,7 +146,7 @@ class Indexer:
                 first[h] = chunk_id
         del known
         todo = sorted(first.items())
-        self._embed_chunks(embedder, todo, progress)
+        changed = self._embed_chunks(embedder, todo, progress)
 
         matrix = np.empty((len(hashes), embedder.dim), dtype=np.float32)
         order = sorted(range(len(hashes)), key=hashes.__getitem__)  # rows grouped by hash
@@ -155,6 +155,8 @@ class Indexer:
             wanted = list(dict.fromkeys(hashes[r] for r in rows))
             stored = self.store.get_vectors(embedder.name, wanted, embedder.dim)
             if len(stored) < len(wanted):
+                if changed:
+                    raise IndexUnavailable("The archive changed while it was being indexed; run the re-index again.")
                 missing = len(wanted) - len(stored)
                 raise IndexUnavailable(f"{missing} chunk vectors are missing after embedding; run a full re-index.")
             for r in rows:
@@ -171,13 +173,17 @@ class Indexer:
             progress("building", 1, 1)
         return len(todo), removed, len(ids), generation
 
-    def _embed_chunks(self, embedder: Embedder, todo: list[tuple[str, int]], progress: Progress | None) -> None:
-        """Embed the passages of ``todo`` ((hash, chunk id) pairs), reading their texts a batch at a time."""
+    def _embed_chunks(self, embedder: Embedder, todo: list[tuple[str, int]], progress: Progress | None) -> int:
+        """Embed the passages of ``todo`` ((hash, chunk id) pairs), reading their texts a batch at a time; how many
+        were skipped because their chunk was deleted or rewritten since the scan (an ingest running beside)."""
+        skipped = 0
         for offset in range(0, len(todo), EMBED_BATCH):
             batch = todo[offset : offset + EMBED_BATCH]
             texts = {r.chunk_id: passage_text(r) for r in self.store.chunk_records([c for _, c in batch])}
-            present = [(h, texts[c]) for h, c in batch if c in texts]  # a chunk deleted meanwhile is skipped
+            present = [(h, texts[c]) for h, c in batch if c in texts and text_hash(texts[c]) == h]
+            skipped += len(batch) - len(present)
             self._embed(embedder, present, progress, "embedding", "vectors", done=offset, total=len(todo))
+        return skipped
 
     def _embed_sentences(self, embedder: Embedder, full: bool, progress: Progress | None) -> int:
         """Embed the archive's sentences not yet embedded, drop those no article has any more; the number embedded.

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from index.engine import Engine
-from index.errors import IndexBusy
+from index.errors import IndexBusy, IndexUnavailable
+from index.indexing.indexer import text_hash
 from index.models import Filters
 from index.retrieval.lexical import LexicalIndex
 from index.settings import Settings
@@ -151,6 +152,31 @@ def test_an_interrupted_sentence_pass_is_finished_by_the_next_reindex(engine):
     report = engine.reindex()
     assert (report.embedded, report.sentences_embedded, report.generation) == (0, 10, before.index_generation)
     assert engine.store.count("sentence_vectors") == sentences
+
+
+def test_a_chunk_rewritten_after_the_scan_stops_the_reindex_in_one_sentence_and_the_next_run_indexes_it(
+    engine, tmp_path, monkeypatch
+):
+    page = tmp_path / "in" / "moon.txt"
+    page.parent.mkdir()
+    page.write_text("Moon base\n\nThe first lunar greenhouse harvested lettuce.", encoding="utf-8")
+    engine.ingest([page])
+    store, read = engine.store, engine.store.chunk_records
+    (old,) = [text_hash(r.text) for r in store.chunk_records() if "lunar greenhouse" in r.text]
+
+    def rewritten_before_read(ids=None):  # an ingest beside the re-index rewrites the chunk it is about to embed
+        if ids is not None:
+            with store.db.conn as conn:
+                conn.execute("UPDATE chunks SET text = 'Rewritten.' WHERE text LIKE '%lunar greenhouse%'")
+        return read(ids)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "chunk_records", rewritten_before_read)
+        with pytest.raises(IndexUnavailable, match="changed while it was being indexed"):
+            engine.reindex()
+    assert old not in store.known_vector_hashes(engine.embedder.name), "no vector of the new text under the old hash"
+    report = engine.reindex()  # the next run indexes what is there now
+    assert report.embedded == 1 and engine.stats().vectors == engine.stats().chunks
 
 
 def test_a_second_reindex_at_the_same_time_is_refused(engine):
