@@ -11,7 +11,8 @@ time. Each step runs in its own process, timed by wall clock, with its peak RSS 
 2. a full ``index`` (passage vectors, FAISS generation, sentence vectors, and the retriever a search needs);
 3. a no-op re-index of the unchanged archive;
 4. a fresh process that opens the archive, answers one search (cold start, from process launch), then ``--queries``
-   warm searches (p50/p95) and reports its RSS.
+   warm searches (p50/p95) and reports its RSS;
+5. ``ingest`` of 1% new articles, then an incremental ``index`` (stub vectors, so nearly no embedding time).
 
 Prints a Markdown table, then the database size by table and the index files on disk.
 """
@@ -118,6 +119,16 @@ def write_archive(folder: Path, passages: int, seed: int) -> int:
         "%d articles from %d real sentences (%.1f passages each expected)", articles, len(sentences), per_article
     )
     return articles
+
+
+def write_update(folder: Path, first: int, count: int, seed: int) -> None:
+    """``count`` more articles, numbered from ``first``, in one JSONL file: the news of a day or two."""
+    sentences = real_sentences()
+    rng = random.Random(seed + 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "update.jsonl", "w", encoding="utf-8") as handle:
+        for number in range(first, first + count):
+            handle.write(json.dumps(make_article(rng, sentences, number)) + "\n")
 
 
 # -- steps, each in its own process --------------------------------------------------------------------------------
@@ -254,6 +265,12 @@ def main() -> None:
         logging.info("no-op index: %s", noop)
         served = run_step("serve", timeout, home=home, queries=queries, launched=time.time())
         logging.info("serve: %s", served)
+        new_articles = max(1, articles // 100)  # 1% new articles, then an incremental re-index
+        write_update(work / "update", articles, new_articles, args.seed)
+        update = run_step("ingest", timeout, home=home, data=work / "update")
+        logging.info("ingest of 1%% new articles: %s", update)
+        incremental = run_step("index", timeout, home=home)
+        logging.info("incremental index: %s", incremental)
         tables = table_sizes(home)
         files = file_sizes(home / "index")
     finally:
@@ -268,6 +285,11 @@ def main() -> None:
     print(f"| no-op re-index | {noop['wall_s']:.1f} | {noop['peak_rss_mb']:,.0f} |")
     print(f"| cold start to first search result | {served['cold_s']:.1f} | |")
     print(f"| serving process after {served['searches']} searches | | {served['peak_rss_mb']:,.0f} |")
+    print(f"| ingest of {new_articles:,} new articles (1%) | {update['wall_s']:.1f} | {update['peak_rss_mb']:,.0f} |")
+    print(
+        f"| incremental re-index ({incremental['embedded']:,} passages, {incremental['sentences']:,} sentences) "
+        f"| {incremental['wall_s']:.1f} | {incremental['peak_rss_mb']:,.0f} |"
+    )
     print(
         f"\nwarm search: p50 {served['p50_ms']:.1f} ms, p95 {served['p95_ms']:.1f} ms ({served['searches']} queries)\n"
     )
