@@ -29,7 +29,16 @@ import numpy as np
 
 from index.embedding.base import Embedder
 from index.errors import IndexBusy, IndexUnavailable
-from index.indexing.vectors import IndexFile, VectorIndex, build_index, open_index, write_generation
+from index.indexing.vectors import (
+    DEAD_SHARE_REBUILD,
+    IndexFile,
+    VectorIndex,
+    build_index,
+    expected_kind,
+    hash_rows,
+    open_index,
+    write_generation,
+)
 from index.models import ChunkRecord, IndexReport
 from index.retrieval.hybrid import passage_text
 from index.store.database import GenerationRecord, Store, VectorTable, utc_now
@@ -138,7 +147,8 @@ class Indexer:
         """Embed the passages not yet embedded and record a new generation: (embedded, removed, count, generation).
 
         Texts are read back from the database a batch at a time and vectors go straight into one float32 matrix,
-        so memory holds the matrix and the hashes, not every passage and vector as objects."""
+        so memory holds the matrix and the hashes, not every passage and vector as objects. Unless ``full``, the
+        new generation is the current one updated (``_next_index``): only the new rows' vectors are read."""
         known = set() if full else self.store.known_vector_hashes(embedder.name)
         first: dict[str, int] = {}  # hash -> the first chunk holding that text, for the hashes to embed
         for chunk_id, h in zip(ids.tolist(), hashes, strict=True):
@@ -147,7 +157,43 @@ class Indexer:
         del known
         todo = sorted(first.items())
         changed = self._embed_chunks(embedder, todo, progress)
+        if progress:
+            progress("building", 0, 1)
+        generation = (current[0].generation if current else self.newest_generation()) + 1
+        index = self._next_index(embedder, ids, hashes, None if full else current, changed)
+        written = write_generation(index, self.folder, generation)
+        self.store.record_generation(_record(written, stamp))
+        removed = self.store.drop_vectors_except(embedder.name, set(hashes))
+        if progress:
+            progress("building", 1, 1)
+        return len(todo), removed, index.count, generation
 
+    def _next_index(
+        self,
+        embedder: Embedder,
+        ids: np.ndarray,
+        hashes: Sequence[str],
+        current: tuple[GenerationRecord, VectorIndex] | None,
+        changed: int,
+    ) -> VectorIndex:
+        """The index of the chunks ``ids`` with texts ``hashes``: the current generation with the new rows added and
+        the stale ones dead when it can be (same kind, row hashes known, few dead rows), else built afresh."""
+        rows = hash_rows(list(hashes))
+        if current is not None:
+            previous = current[1]
+            changes = previous.changes_for(ids, rows)
+            if (
+                changes is not None
+                and previous.kind == expected_kind(len(ids), self.hnsw_threshold)
+                and changes.dead_share_after(previous) <= DEAD_SHARE_REBUILD
+            ):
+                added = [hashes[position] for position in changes.add.tolist()]
+                return previous.updated(changes, self._stored_matrix(embedder, added, changed), ids, rows)
+        matrix = self._stored_matrix(embedder, hashes, changed)
+        return build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name, hashes=rows)
+
+    def _stored_matrix(self, embedder: Embedder, hashes: Sequence[str], changed: int) -> np.ndarray:
+        """The stored vectors of ``hashes``, one row each, read a few thousand at a time in hash order."""
         matrix = np.empty((len(hashes), embedder.dim), dtype=np.float32)
         order = sorted(range(len(hashes)), key=hashes.__getitem__)  # rows grouped by hash
         for offset in range(0, len(order), 4096):
@@ -161,17 +207,7 @@ class Indexer:
                 raise IndexUnavailable(f"{missing} chunk vectors are missing after embedding; run a full re-index.")
             for r in rows:
                 matrix[r] = stored[hashes[r]]
-        if progress:
-            progress("building", 0, 1)
-        generation = (current[0].generation if current else self.newest_generation()) + 1
-        index = build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name)
-        del matrix
-        written = write_generation(index, self.folder, generation)
-        self.store.record_generation(_record(written, stamp))
-        removed = self.store.drop_vectors_except(embedder.name, set(hashes))
-        if progress:
-            progress("building", 1, 1)
-        return len(todo), removed, len(ids), generation
+        return matrix
 
     def _embed_chunks(self, embedder: Embedder, todo: list[tuple[str, int]], progress: Progress | None) -> int:
         """Embed the passages of ``todo`` ((hash, chunk id) pairs), reading their texts a batch at a time; how many

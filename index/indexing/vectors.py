@@ -6,8 +6,14 @@ written as a numbered generation file (``vectors-000042.faiss``) through a temp 
 the returned ``IndexFile`` is the manifest the caller records, and ``open_index`` refuses any file that disagrees
 with it. Nothing here touches SQLite: callers pass ids and vectors in and store the manifest they get back.
 
-File layout: ``MAGIC``, a 4-byte little-endian header length, a UTF-8 JSON header (kind, count, dim, model name,
-efSearch, payload size), then the bytes of ``faiss.serialize_index``.
+File layout: ``MAGIC``, a 4-byte little-endian header length, a UTF-8 JSON header (kind, count, rows, dim, model
+name, efSearch, payload size, row-hash size), the bytes of ``faiss.serialize_index``, then 16 bytes per row: the hash of
+the text that row's vector embeds (files written before row hashes have none, and are rebuilt rather than updated).
+
+A new generation need not be built from scratch: ``VectorIndex.updated`` copies the previous one, adds the new rows
+and marks the rows whose chunk was removed or rewritten as dead (chunk id -1), which every search skips. Building an
+HNSW graph is most of a full re-index; adding 1% to an existing one takes a second. Dead rows still steer graph walks
+but are never returned; the caller rebuilds once they are a large share of the rows (``DEAD_SHARE_REBUILD``).
 
 ``open_index`` memory-maps the file and FAISS reads the vectors in place (``IO_FLAG_MMAP_IFC``), so they are file
 pages the kernel shares between every process that opens the same generation, not private memory. A generation file
@@ -43,6 +49,9 @@ HNSW_EF_SEARCH = 128
 # An HNSW search restricted to fewer than this share of the vectors scans the allowed rows exactly instead of walking
 # the graph: graph walks lose recall and speed when most neighbours are filtered out (see scripts/bench_vectors.py).
 HNSW_FILTER_EXACT_BELOW = 0.05
+# An update that would leave more than this share of an index's rows dead rebuilds it instead.
+DEAD_SHARE_REBUILD = 0.2
+HASH_BYTES = 16  # a row's text hash, stored raw (``text_hash`` is its 32 hex digits)
 
 _HEADER_LENGTH = struct.Struct("<I")
 _GENERATION_FILE = re.compile(r"^vectors-(\d{6,})\.faiss$")
@@ -60,7 +69,9 @@ class IndexMismatch(IndexUnavailable):
 
 @dataclass(frozen=True)
 class IndexFile:
-    """Manifest of one written generation; the caller stores it and passes it back to ``open_index``."""
+    """Manifest of one written generation; the caller stores it and passes it back to ``open_index``.
+
+    ``count`` is the number of searchable vectors (dead rows excluded)."""
 
     path: Path
     generation: int
@@ -72,7 +83,9 @@ class IndexFile:
 
 
 class VectorIndex:
-    """A searchable set of (chunk id, unit vector) pairs, exact or HNSW."""
+    """A searchable set of (chunk id, unit vector) pairs, exact or HNSW, with the text hash of each row if known.
+
+    Rows whose chunk id is -1 are dead: left in place by ``updated`` and never returned by a search."""
 
     def __init__(
         self,
@@ -81,23 +94,42 @@ class VectorIndex:
         kind: str,
         model_name: str,
         ef_search: int,
-        mapped: np.memmap | None = None,
+        hashes: np.ndarray | None = None,
+        payload: np.ndarray | None = None,
     ) -> None:
         self._index = index
-        self._mapped = mapped  # the file the vectors are read from in place; kept open as long as the index
+        self._payload = payload  # the FAISS bytes the vectors are read from in place; kept open as long as the index
         self.kind = kind
         self.model_name = model_name
         self.ef_search = ef_search
+        self._hashes = hashes  # (rows, HASH_BYTES) uint8, or None
         inner = faiss.downcast_index(index.index)
         self._inner = inner
         self._storage = faiss.downcast_index(inner.storage) if kind == HNSW else inner
         self._ids = faiss.vector_to_array(index.id_map)
         self._id_order = np.argsort(self._ids, kind="stable")
         self._sorted_ids = self._ids[self._id_order]
+        dead = np.flatnonzero(self._ids < 0).astype(np.int64)
+        self._dead = dead.size
+        self._live = None  # a selector of the live rows, when some are dead
+        if dead.size:
+            self._dead_rows = faiss.IDSelectorBatch(dead)  # referenced here: the negation does not own it
+            self._live = faiss.IDSelectorNot(self._dead_rows)
 
     @property
     def count(self) -> int:
+        """Searchable vectors (dead rows excluded)."""
+        return int(self._index.ntotal) - self._dead
+
+    @property
+    def rows(self) -> int:
+        """Rows held, dead ones included."""
         return int(self._index.ntotal)
+
+    @property
+    def hashes(self) -> np.ndarray | None:
+        """The text hash of each row, (rows, HASH_BYTES) uint8; None for an index built without them."""
+        return self._hashes
 
     @property
     def dim(self) -> int:
@@ -105,8 +137,8 @@ class VectorIndex:
 
     @property
     def ids(self) -> np.ndarray:
-        """The chunk ids held, in insertion order (a copy)."""
-        return self._ids.copy()
+        """The chunk ids of the live rows, in row order (a copy)."""
+        return self._ids[self._ids >= 0]
 
     def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Best ``k`` (chunk id, inner product) pairs for one query vector, best first.
@@ -133,6 +165,14 @@ class VectorIndex:
             return [[] for _ in range(matrix.shape[0])]
         if allowed is not None:
             return self._search_allowed(matrix, k, allowed)
+        if self._live is not None:  # skip the dead rows: the graph walk or the scan checks each row against them
+            graph = self.kind == HNSW
+            params = (
+                faiss.SearchParametersHNSW(sel=self._live, efSearch=max(self.ef_search, k))
+                if graph
+                else faiss.SearchParameters(sel=self._live)
+            )
+            return self._search_rows(matrix, min(k, self.count), params, graph=graph)
         params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k)) if self.kind == HNSW else None
         scores, labels = self._index.search(matrix, min(k, self.count), params=params)
         return [_pairs(label_row, score_row) for label_row, score_row in zip(labels, scores, strict=True)]
@@ -142,12 +182,19 @@ class VectorIndex:
         if rows.size == 0:
             return [[] for _ in range(matrix.shape[0])]
         selector = faiss.IDSelectorBatch(rows)
-        if self.kind == HNSW and rows.size >= HNSW_FILTER_EXACT_BELOW * self.count:
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=2 * max(self.ef_search, k))
-            scores, positions = self._inner.search(matrix, min(k, int(rows.size)), params=params)
-        else:
-            params = faiss.SearchParameters(sel=selector)
-            scores, positions = self._storage.search(matrix, min(k, int(rows.size)), params=params)
+        graph = self.kind == HNSW and rows.size >= HNSW_FILTER_EXACT_BELOW * self.count
+        params = (
+            faiss.SearchParametersHNSW(sel=selector, efSearch=2 * max(self.ef_search, k))
+            if graph
+            else faiss.SearchParameters(sel=selector)
+        )
+        return self._search_rows(matrix, min(k, int(rows.size)), params, graph=graph)
+
+    def _search_rows(
+        self, matrix: np.ndarray, k: int, params: faiss.SearchParameters, *, graph: bool
+    ) -> list[list[tuple[int, float]]]:
+        """Search by row with ``params``' selector, walking the graph or scanning the vectors; rows become ids."""
+        scores, positions = (self._inner if graph else self._storage).search(matrix, k, params=params)
         labels = np.where(positions >= 0, self._ids[np.maximum(positions, 0)], -1)
         return [_pairs(label_row, score_row) for label_row, score_row in zip(labels, scores, strict=True)]
 
@@ -155,8 +202,8 @@ class VectorIndex:
         """Internal row numbers of those chunk ids that the index holds."""
         if self.count == 0 or chunk_ids.size == 0:
             return np.empty(0, dtype=np.int64)
-        wanted = np.unique(chunk_ids)  # sorted queries keep searchsorted cache-friendly
-        found = np.minimum(np.searchsorted(self._sorted_ids, wanted), self.count - 1)
+        wanted = np.unique(chunk_ids[chunk_ids >= 0])  # sorted queries keep searchsorted cache-friendly
+        found = np.minimum(np.searchsorted(self._sorted_ids, wanted), self.rows - 1)
         present = self._sorted_ids[found] == wanted
         return np.sort(self._id_order[found[present]]).astype(np.int64)
 
@@ -170,6 +217,73 @@ class VectorIndex:
         """The FAISS bytes of this index (uint8 array)."""
         return faiss.serialize_index(self._index)
 
+    def changes_for(self, ids: np.ndarray, hashes: np.ndarray) -> IndexChanges | None:
+        """What turns this index into one of the chunk ``ids`` (n,) embedding the texts of ``hashes`` (n,
+        HASH_BYTES): the live rows to kill and the positions of ``ids`` to add. None if this index has no row
+        hashes, so nothing says which of its rows still hold their chunk's current text."""
+        if self._hashes is None:
+            return None
+        ids = np.asarray(ids, dtype=np.int64)
+        live = np.flatnonzero(self._ids >= 0)
+        if ids.size == 0:
+            return IndexChanges(kill=live, add=np.empty(0, dtype=np.int64))
+        order = np.argsort(ids, kind="stable")
+        matched = order[np.minimum(np.searchsorted(ids[order], self._ids[live]), ids.size - 1)]
+        same = (ids[matched] == self._ids[live]) & (hashes[matched] == self._hashes[live]).all(axis=1)
+        covered = np.zeros(ids.size, dtype=bool)
+        covered[matched[same]] = True
+        return IndexChanges(kill=live[~same], add=np.flatnonzero(~covered))
+
+    def updated(self, changes: IndexChanges, vectors: np.ndarray, ids: np.ndarray, hashes: np.ndarray) -> VectorIndex:
+        """A new index: a copy of this one with ``changes.kill`` rows dead and the rows ``changes.add`` of ``ids``,
+        ``hashes`` added with their ``vectors`` (one per added row). This index is left as it is."""
+        add = changes.add
+        if vectors.shape != (add.size, self.dim):
+            raise ValueError(f"got vectors of shape {vectors.shape} for {add.size} rows of {self.dim} dimensions.")
+        if self._payload is not None:  # copy the mapped file's bytes into memory the index owns, a block at a time
+            payload, offset = self._payload, 0
+
+            def read(size: int) -> bytes:
+                nonlocal offset
+                block = payload[offset : offset + size].tobytes()
+                offset += len(block)
+                return block
+
+            index = faiss.read_index(faiss.PyCallbackIOReader(read, 1 << 22))
+        else:
+            index = faiss.deserialize_index(self.serialized())
+        row_ids = faiss.rev_swig_ptr(index.id_map.data(), index.ntotal)  # a view: writes go into the index
+        row_ids[changes.kill] = -1
+        if add.size:
+            index.add_with_ids(_unit_rows(np.asarray(vectors, dtype=np.float32), what="chunk"), ids[add])
+        row_hashes = np.concatenate([self._hashes, hashes[add]]) if self._hashes is not None else None
+        logger.info(
+            "updated %s vector index: %d rows added, %d made dead, %d live", self.kind, add.size, changes.kill.size,
+            index.ntotal - int((faiss.vector_to_array(index.id_map) < 0).sum()),
+        )  # fmt: skip
+        return VectorIndex(
+            index, kind=self.kind, model_name=self.model_name, ef_search=self.ef_search, hashes=row_hashes
+        )
+
+
+@dataclass(frozen=True)
+class IndexChanges:
+    """Rows of an index to make dead (``kill``) and positions of the new chunk list to add (``add``)."""
+
+    kill: np.ndarray
+    add: np.ndarray
+
+    def dead_share_after(self, index: VectorIndex) -> float:
+        """The share of rows that would be dead after applying these changes to ``index``."""
+        rows = index.rows + self.add.size
+        return (index.rows - index.count + self.kill.size) / rows if rows else 0.0
+
+
+def hash_rows(hashes: list[str]) -> np.ndarray:
+    """``text_hash`` digests (32 hex digits each) as a (n, HASH_BYTES) uint8 array."""
+    raw = bytes.fromhex("".join(hashes))
+    return np.frombuffer(raw, dtype=np.uint8).reshape(len(hashes), HASH_BYTES).copy()
+
 
 def build_index(
     ids: np.ndarray,
@@ -177,10 +291,12 @@ def build_index(
     *,
     model_name: str,
     hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+    hashes: np.ndarray | None = None,
 ) -> VectorIndex:
     """Index ``vectors`` (n, dim) under the chunk ``ids`` (n,): exact below ``hnsw_threshold`` rows, HNSW at or above.
 
-    Rows are re-normalised to unit length in float32, so scores are cosine similarities.
+    Rows are re-normalised to unit length in float32, so scores are cosine similarities. ``hashes`` (n,
+    HASH_BYTES), the hash of the text each vector embeds, lets a later generation be made by ``updated``.
     """
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -192,9 +308,11 @@ def build_index(
         raise ValueError("chunk ids must be unique.")
     if not model_name:
         raise ValueError("model_name must name the embedding model that produced the vectors.")
+    if hashes is not None and hashes.shape != (ids.size, HASH_BYTES):
+        raise ValueError(f"got hashes of shape {hashes.shape} for {ids.size} vectors.")
     vectors = _unit_rows(vectors, what="chunk")
     dim = vectors.shape[1]
-    if ids.size >= hnsw_threshold:
+    if expected_kind(ids.size, hnsw_threshold) == HNSW:
         inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         inner.hnsw.efSearch = HNSW_EF_SEARCH
@@ -205,7 +323,12 @@ def build_index(
     mapped = faiss.IndexIDMap(inner)
     mapped.add_with_ids(vectors, ids)
     logger.info("built %s vector index of %d vectors (%d dims)", kind, ids.size, dim)
-    return VectorIndex(mapped, kind=kind, model_name=model_name, ef_search=HNSW_EF_SEARCH)
+    return VectorIndex(mapped, kind=kind, model_name=model_name, ef_search=HNSW_EF_SEARCH, hashes=hashes)
+
+
+def expected_kind(count: int, hnsw_threshold: int) -> str:
+    """The kind ``build_index`` gives ``count`` vectors."""
+    return HNSW if count >= hnsw_threshold else FLAT
 
 
 def write_generation(index: VectorIndex, folder: Path, generation: int) -> IndexFile:
@@ -224,21 +347,31 @@ def write_generation(index: VectorIndex, folder: Path, generation: int) -> Index
     target = folder / f"vectors-{generation:06d}.faiss"
     temp = folder / f"{_TEMP_PREFIX}{generation:06d}{_TEMP_SUFFIX}"
     payload = index.serialized()
+    hashes = index.hashes if index.hashes is not None else np.zeros((0, HASH_BYTES), np.uint8)
     header = json.dumps(
         {
             "kind": index.kind,
             "count": index.count,
+            "rows": index.rows,
             "dim": index.dim,
             "model_name": index.model_name,
             "ef_search": index.ef_search,
             "payload_bytes": int(payload.size),
+            "hash_bytes": int(hashes.size),
         },
         sort_keys=True,
     ).encode("utf-8")
     digest = hashlib.sha256()
+    parts = (
+        MAGIC,
+        _HEADER_LENGTH.pack(len(header)),
+        header,
+        memoryview(payload),
+        memoryview(np.ascontiguousarray(hashes)),
+    )
     try:
         with open(temp, "wb") as handle:
-            for part in (MAGIC, _HEADER_LENGTH.pack(len(header)), header, memoryview(payload)):
+            for part in parts:
                 handle.write(part)
                 digest.update(part)
             handle.flush()
@@ -275,7 +408,7 @@ def open_index(manifest: IndexFile) -> VectorIndex:
     except OSError as error:
         raise IndexUnavailable(f"The vector index file {path} cannot be read: {error.strerror}.") from error
     header, payload_start = _read_header(path, data)
-    expected_size = payload_start + header["payload_bytes"]
+    expected_size = payload_start + header["payload_bytes"] + header["hash_bytes"]
     if len(data) != expected_size:
         raise IndexCorrupt(
             f"The vector index file {path} is {len(data)} bytes long but should be {expected_size}: it is truncated "
@@ -290,17 +423,30 @@ def open_index(manifest: IndexFile) -> VectorIndex:
                 f"The vector index file {path} holds {field} {header[field]!r} but the manifest expects "
                 f"{getattr(manifest, field)!r}."
             )
-    payload = data[payload_start:]
+    payload = data[payload_start : payload_start + header["payload_bytes"]]
+    hashes = None
+    if header["hash_bytes"]:
+        if header["hash_bytes"] != header["rows"] * HASH_BYTES:
+            raise IndexCorrupt(f"The vector index file {path} does not hold one text hash per row.")
+        hashes = data[payload_start + header["payload_bytes"] :].reshape(header["rows"], HASH_BYTES)
     try:
         reader = faiss.ZeroCopyIOReader(faiss.swig_ptr(payload), payload.size)
         loaded = faiss.read_index(reader, faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
     except RuntimeError as error:
         raise IndexCorrupt(f"The vector index file {path} cannot be loaded by FAISS.") from error
-    if not isinstance(loaded, faiss.IndexIDMap) or loaded.ntotal != header["count"] or loaded.d != header["dim"]:
+    if not isinstance(loaded, faiss.IndexIDMap) or loaded.ntotal != header["rows"] or loaded.d != header["dim"]:
         raise IndexCorrupt(f"The vector index file {path} does not hold the index its header describes.")
-    return VectorIndex(
-        loaded, kind=header["kind"], model_name=header["model_name"], ef_search=header["ef_search"], mapped=data
+    index = VectorIndex(
+        loaded,
+        kind=header["kind"],
+        model_name=header["model_name"],
+        ef_search=header["ef_search"],
+        hashes=hashes,
+        payload=payload,
     )
+    if index.count != header["count"]:
+        raise IndexCorrupt(f"The vector index file {path} does not hold the index its header describes.")
+    return index
 
 
 def _read_header(path: Path, data: np.ndarray) -> tuple[dict, int]:
@@ -312,6 +458,8 @@ def _read_header(path: Path, data: np.ndarray) -> tuple[dict, int]:
     try:
         header = json.loads(bytes(data[fixed : fixed + length]).decode("utf-8"))
         fields = {key: header[key] for key in ("kind", "count", "dim", "model_name", "ef_search", "payload_bytes")}
+        fields["rows"] = int(header.get("rows", fields["count"]))  # files from before dead rows and hashes
+        fields["hash_bytes"] = int(header.get("hash_bytes", 0))
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise IndexCorrupt(f"The vector index file {path} has an unreadable header.") from error
     return fields, fixed + length

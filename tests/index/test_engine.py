@@ -128,6 +128,47 @@ def test_changed_article_reembeds_only_its_chunks_and_sentences(engine, tmp_path
     assert engine.store.count("sentence_vectors") == len(archive_sentences(engine))  # its sentences are dropped
 
 
+def test_a_reindex_updates_the_previous_generation_and_answers_as_a_rebuilt_one(engine, tmp_path, monkeypatch):
+    def current(of: Engine):
+        return of.indexer.open_latest(of.embedder)[1]
+
+    before = current(engine)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page = folder / "new.txt"
+    page.write_text("Fresh headline\n\nA brand new paragraph about lunar farming cooperatives.", encoding="utf-8")
+    engine.ingest([page])
+    engine.reindex()
+    assert (current(engine).rows, current(engine).count) == (before.rows + 1, before.count + 1)  # added, not rebuilt
+    page.write_text("Fresh headline\n\nA rewritten paragraph about orbital greenhouse farming.", encoding="utf-8")
+    engine.ingest([page])
+    twin = Engine(
+        Settings(home=shutil.copytree(engine.settings.home, tmp_path / "twin"), model_cache=engine.settings.model_cache)
+    )
+    engine.reindex()
+    assert (current(engine).rows, current(engine).count) == (before.rows + 2, before.count + 1)  # the old row is dead
+
+    monkeypatch.setattr("index.indexing.indexer.DEAD_SHARE_REBUILD", -1.0)  # the twin builds its generation afresh
+    twin.reindex()
+
+    assert current(twin).rows == current(twin).count == before.count + 1
+    for query in ("lunar farming cooperatives", "orbital greenhouse farming", "Sam Bankman-Fried FTX trial", "NATO"):
+        hits = engine.search(query)
+        assert hits == twin.search(query)
+        assert all("lunar" not in hit.text for hit in hits)
+    twin.close()
+
+
+def test_a_reindex_that_would_leave_many_dead_rows_rebuilds_the_generation(engine):
+    before = engine.indexer.open_latest(engine.embedder)[1]
+    articles = sorted({hit.article_id for hit in engine.search("news", k=50)})
+    engine.store.delete_articles(articles[: len(articles) // 2])
+    engine.reindex()
+    after = engine.indexer.open_latest(engine.embedder)[1]
+    assert after.rows == after.count < 0.8 * before.count
+    assert after.count == engine.store.count("chunks")
+
+
 def test_a_sentence_two_articles_share_is_embedded_once_and_kept_while_either_holds_it(engine, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -1,4 +1,7 @@
 import dataclasses
+import hashlib
+import json
+import struct
 
 import numpy as np
 import pytest
@@ -6,9 +9,12 @@ import pytest
 from index.errors import IndexUnavailable
 from index.indexing.vectors import (
     FLAT,
+    HASH_BYTES,
     HNSW,
     HNSW_M,
+    MAGIC,
     IndexCorrupt,
+    IndexFile,
     IndexMismatch,
     build_index,
     open_index,
@@ -256,3 +262,93 @@ def test_empty_archive_round_trips_and_finds_nothing(tmp_path):
 
     assert reopened.count == 0
     assert reopened.search(np.ones(DIM, dtype=np.float32), 5) == []
+
+
+# -- updating a generation instead of rebuilding it -----------------------------------------------------------------
+
+
+def text_hashes(count: int, *, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (count, HASH_BYTES), dtype=np.uint8)
+
+
+def changed_archive(ids: np.ndarray, vectors: np.ndarray, hashes: np.ndarray):
+    """The next state of an archive: 5% of its chunks removed, 5% rewritten (same id, new text and vector), 5% new."""
+    rng = np.random.default_rng(21)
+    fate = rng.random(ids.size)
+    kept = fate >= 0.05
+    new_ids, new_vectors, new_hashes = ids[kept], vectors[kept].copy(), hashes[kept].copy()
+    rewritten = fate[kept] < 0.10
+    new_vectors[rewritten] = clustered(int(rewritten.sum()), seed=22)
+    new_hashes[rewritten] = text_hashes(int(rewritten.sum()), seed=23)
+    added = ids.size // 20
+    new_ids = np.concatenate([new_ids, np.arange(added, dtype=np.int64) * 7 + 3])  # ids the archive never had
+    new_vectors = np.concatenate([new_vectors, clustered(added, seed=24)])
+    new_hashes = np.concatenate([new_hashes, text_hashes(added, seed=25)])
+    order = rng.permutation(new_ids.size)  # the scan's order owes nothing to the rows' order
+    return new_ids[order], new_vectors[order], new_hashes[order], ids[~kept], ids[kept][rewritten]
+
+
+@pytest.mark.parametrize("threshold", [50_000, 1_000])
+def test_an_updated_generation_answers_as_a_rebuilt_one_and_never_returns_a_removed_or_stale_row(
+    tmp_path, small_data, threshold
+):
+    ids, vectors = small_data
+    hashes = text_hashes(ids.size, seed=20)
+    previous = open_index(write_generation(build_index(ids, vectors, model_name=MODEL, hnsw_threshold=threshold,
+                                                       hashes=hashes), tmp_path, 1))  # fmt: skip
+    new_ids, new_vectors, new_hashes, removed, rewritten = changed_archive(ids, vectors, hashes)
+
+    changes = previous.changes_for(new_ids, new_hashes)
+    assert sorted(new_ids[changes.add].tolist()) == sorted([*rewritten.tolist(), *range(3, 7 * (ids.size // 20), 7)])
+    updated = previous.updated(changes, new_vectors[changes.add], new_ids, new_hashes)
+    reopened = open_index(write_generation(updated, tmp_path, 2))
+    rebuilt = build_index(new_ids, new_vectors, model_name=MODEL, hnsw_threshold=threshold)
+
+    assert reopened.count == rebuilt.count == new_ids.size
+    assert reopened.rows == ids.size + changes.add.size  # the removed and rewritten rows are still there, dead
+    assert sorted(reopened.ids.tolist()) == sorted(new_ids.tolist())
+    queries = np.concatenate([clustered(20, seed=26), vectors[np.isin(ids, rewritten)][:10]])
+    gone = set(removed.tolist())
+    overlap = 0
+    for query in queries:
+        found = reopened.search(query, 10)
+        assert not gone & {chunk_id for chunk_id, _ in found}
+        for chunk_id, score in found:  # a rewritten chunk is found by its new vector only
+            assert score == pytest.approx(float(new_vectors[new_ids == chunk_id][0] @ query), abs=1e-5)
+        overlap += len({c for c, _ in found} & set(exact_top(new_ids, new_vectors, query, 10)))
+        allowed = np.concatenate([removed[:50], new_ids[:300]])
+        assert {c for c, _ in reopened.search(query, 10, allowed=allowed)} <= set(new_ids[:300].tolist())
+        if threshold == 50_000:
+            assert found == rebuilt.search(query, 10)
+    assert overlap / (10 * len(queries)) >= 0.98
+
+
+def test_an_index_without_row_hashes_cannot_be_updated(tmp_path, small_data):
+    ids, vectors = small_data
+    previous = open_index(write_generation(build_index(ids, vectors, model_name=MODEL), tmp_path, 1))
+    assert previous.hashes is None
+    assert previous.changes_for(ids, text_hashes(ids.size, seed=1)) is None
+
+
+def test_a_generation_written_before_row_hashes_still_opens(tmp_path, small_data):
+    ids, vectors = small_data
+    built = build_index(ids, vectors, model_name=MODEL)
+    payload = built.serialized()
+    header = json.dumps(
+        {
+            "kind": FLAT,
+            "count": ids.size,
+            "dim": DIM,
+            "model_name": MODEL,
+            "ef_search": 128,
+            "payload_bytes": int(payload.size),
+        }  # fmt: skip
+    ).encode()
+    path = tmp_path / "vectors-000001.faiss"
+    path.write_bytes(MAGIC + struct.pack("<I", len(header)) + header + payload.tobytes())
+    manifest = IndexFile(path, 1, hashlib.sha256(path.read_bytes()).hexdigest(), ids.size, DIM, FLAT, MODEL)
+
+    opened = open_index(manifest)
+
+    assert opened.hashes is None and opened.count == ids.size
+    assert opened.search(vectors[7], 3) == built.search(vectors[7], 3)
