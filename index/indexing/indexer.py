@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,8 @@ class Indexer:
                 and current[0].fingerprint == stamp
                 and current[0].generation == self.newest_generation()  # a newer one that fails to verify is replaced
             )
-            sentences_done = not self.sentence_vectors or self.store.meta(_sentences_key(embedder)) == stamp
+            done_at = SentenceCheckpoint.parse(self.store.meta(_sentences_key(embedder)))
+            sentences_done = not self.sentence_vectors or (done_at is not None and done_at.chunks == stamp)
             if up_to_date and sentences_done:
                 log.info("index generation %d is up to date", current[0].generation)
                 return IndexReport(0, 0, 0, current[0].count, current[0].generation, time.perf_counter() - started)
@@ -125,8 +127,10 @@ class Indexer:
                 )
             sentences = 0
             if self.sentence_vectors:
-                sentences = self._embed_sentences(embedder, full, progress)
-                self.store.set_meta(_sentences_key(embedder), stamp)
+                newest, digest = self.store.articles_digest()
+                resume = None if full or done_at is None else done_at.articles_after(self.store)
+                sentences = self._embed_sentences(embedder, full, progress, after=resume)
+                self.store.set_meta(_sentences_key(embedder), SentenceCheckpoint(stamp, newest, digest).encoded())
             seconds = time.perf_counter() - started
             log.info(
                 "index generation %d: %d vectors, %d passages and %d sentences embedded, %.1fs",
@@ -221,14 +225,19 @@ class Indexer:
             self._embed(embedder, present, progress, "embedding", "vectors", done=offset, total=len(todo))
         return skipped
 
-    def _embed_sentences(self, embedder: Embedder, full: bool, progress: Progress | None) -> int:
+    def _embed_sentences(
+        self, embedder: Embedder, full: bool, progress: Progress | None, *, after: int | None = None
+    ) -> int:
         """Embed the archive's sentences not yet embedded, drop those no article has any more; the number embedded.
 
         One pass over the bodies, a page at a time, marks each sentence's hash in a temp table (so a sentence met
         twice counts once and the vectors of sentences no article holds any more can be dropped at the end) and
         holds there the texts that have no stored vector. They are then embedded in hash order, as before the pass
         streamed: the int8 model's vectors depend slightly on the batch a text is embedded in, so the same archive
-        gets the same batches, and the same vectors, however it is read."""
+        gets the same batches, and the same vectors, however it is read.
+
+        With ``after`` (an article row number), only the articles stored after it are read and nothing is dropped:
+        the articles up to it are the ones the last complete pass read, unchanged (see ``SentenceCheckpoint``)."""
         total = self.store.count("articles")
         self.store.start_marking("sentence_vectors")
         pending: dict[str, str] = {}
@@ -241,7 +250,7 @@ class Indexer:
             self.store.hold("sentence_vectors", [(h, pending[h]) for h in fresh])
             pending.clear()
 
-        for done, body in enumerate(self.store.iter_bodies(), 1):
+        for done, body in enumerate(self.store.iter_bodies(after=after or 0), 1):
             for span in split_sentences(body):
                 sentence = body[span.start : span.end]
                 pending[text_hash(sentence)] = sentence
@@ -254,7 +263,10 @@ class Indexer:
         for batch in self.store.held("sentence_vectors", EMBED_BATCH):
             self._embed(embedder, batch, progress, "embedding sentences", "sentence_vectors", done=embedded, total=todo)
             embedded += len(batch)
-        self.store.drop_unmarked_vectors(embedder.name, "sentence_vectors")
+        if after is None:
+            self.store.drop_unmarked_vectors(embedder.name, "sentence_vectors")
+        else:
+            self.store.stop_marking("sentence_vectors")
         return embedded
 
     def _embed(
@@ -317,8 +329,40 @@ class Indexer:
 
 
 def _sentences_key(embedder: Embedder) -> str:
-    """The meta key holding the archive fingerprint at which every sentence had a vector from ``embedder``."""
+    """The meta key holding the ``SentenceCheckpoint`` at which every sentence had a vector from ``embedder``."""
     return f"sentences_embedded_at:{embedder.name}"
+
+
+@dataclass(frozen=True)
+class SentenceCheckpoint:
+    """Where the last complete sentence pass left the archive: its chunks' fingerprint, the newest article row it
+    read and a digest of every article row (number, id, content hash) up to that one.
+
+    While that digest still holds, the articles up to that row are the ones the pass read, unchanged, so the next pass
+    need read only the rows after it. An edited article is stored as a new row (and a deleted one leaves a gap), which
+    changes the digest; the next pass then reads everything and drops the vectors of sentences no article holds."""
+
+    chunks: str
+    newest: int
+    articles: str
+
+    @classmethod
+    def parse(cls, value: str | None) -> SentenceCheckpoint | None:
+        parts = (value or "").split()
+        if len(parts) == 1:  # written before checkpoints held the articles: the chunks' fingerprint alone
+            return cls(parts[0], -1, "")
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        return cls(parts[0], int(parts[1]), parts[2])
+
+    def encoded(self) -> str:
+        return f"{self.chunks} {self.newest} {self.articles}"
+
+    def articles_after(self, store: Store) -> int | None:
+        """The row after which a pass need read, if the articles up to ``newest`` are unchanged; else None."""
+        if self.newest < 0 or store.articles_digest(through=self.newest)[1] != self.articles:
+            return None
+        return self.newest
 
 
 def _index_file(record: GenerationRecord, folder: Path) -> IndexFile:

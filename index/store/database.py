@@ -8,6 +8,7 @@ or the new version of an article, never half of one. Read commands open it read-
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -601,6 +602,11 @@ class Store:
             yield [(h, text) for h, text in rows]
             last = rows[-1][0]
 
+    def stop_marking(self, table: VectorTable) -> None:
+        """End a pass that drops nothing."""
+        with self.db.conn:
+            self.db.conn.execute(f"DROP TABLE IF EXISTS temp.marked_{table}")
+
     def drop_unmarked_vectors(self, model: str, table: VectorTable) -> int:
         """Delete the vectors whose text this pass did not meet; how many."""
         with self.db.conn:
@@ -611,19 +617,33 @@ class Store:
             self.db.conn.execute(f"DROP TABLE temp.marked_{table}")
         return cursor.rowcount
 
-    def iter_bodies(self, page: int = 256) -> Iterator[str]:
-        """Every article's body, in id order, read a page at a time: no statement stays open between pages, so the
-        caller may write in between."""
-        last = ""
+    def iter_bodies(self, page: int = 256, *, after: int = 0) -> Iterator[str]:
+        """The body of every article stored after row ``after``, in row order, read a page at a time: no statement
+        stays open between pages, so the caller may write in between."""
+        last = after
         while True:
             rows = self.db.conn.execute(
-                "SELECT id, body FROM articles WHERE id > ? ORDER BY id LIMIT ?", (last, page)
+                "SELECT rowid, body FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, page)
             ).fetchall()
             for _, body in rows:
                 yield body
             if len(rows) < page:
                 return
             last = rows[-1][0]
+
+    def articles_digest(self, *, through: int | None = None, page: int = 8192) -> tuple[int, str]:
+        """The newest article row (up to ``through``) and a digest of every row's number, id and content hash up to
+        it. An article replaced by a new version gets a new row, so an edit anywhere changes the digest."""
+        digest = hashlib.sha256()
+        last = 0
+        while rows := self.db.conn.execute(
+            "SELECT rowid, id, content_hash FROM articles WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
+            (last, through if through is not None else 2**63 - 1, page),
+        ).fetchall():
+            for row in rows:
+                digest.update(f"{row[0]}:{row[1]}:{row[2]};".encode())
+            last = rows[-1][0]
+        return last, digest.hexdigest()[:32]
 
     # -- index generations and meta ------------------------------------------------------
     def record_generation(self, record: GenerationRecord) -> None:

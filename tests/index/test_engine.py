@@ -169,6 +169,29 @@ def test_a_reindex_that_would_leave_many_dead_rows_rebuilds_the_generation(engin
     assert after.count == engine.store.count("chunks")
 
 
+def test_after_new_articles_the_sentence_pass_reads_only_them_and_after_an_edit_everything(
+    engine, tmp_path, monkeypatch
+):
+    read = []
+    iter_bodies = engine.store.iter_bodies
+    monkeypatch.setattr(engine.store, "iter_bodies", lambda **kw: (read.append(b) or b for b in iter_bodies(**kw)))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page = folder / "new.txt"
+    page.write_text("Fresh headline\n\nA brand new paragraph about lunar farming cooperatives.", encoding="utf-8")
+    engine.ingest([page])
+    assert engine.reindex().sentences_embedded == 1
+    assert read == ["A brand new paragraph about lunar farming cooperatives."]
+    assert engine.store.count("sentence_vectors") == len(archive_sentences(engine))
+
+    page.write_text("Fresh headline\n\nA rewritten paragraph about orbital greenhouse farming.", encoding="utf-8")
+    engine.ingest([page])  # the newest article edited: its row number may be re-used, its content hash is not
+    read.clear()
+    assert engine.reindex().sentences_embedded == 1
+    assert len(read) == engine.store.count("articles")
+    assert engine.store.count("sentence_vectors") == len(archive_sentences(engine))  # the old sentence is dropped
+
+
 def test_a_sentence_two_articles_share_is_embedded_once_and_kept_while_either_holds_it(engine, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
