@@ -141,7 +141,7 @@ class Engine:
         if found is None:
             if records:
                 log.warning("no usable vector index: searching by words only until `archivist index` runs")
-            retriever = HybridRetriever.build(records, None, embedder)
+            retriever = HybridRetriever.build(records, None, embedder, fetch=self.store.chunk_records)
             self._retriever, self._generation = retriever, None
             self._pending = len({r.article_id for r in records})
             return
@@ -153,7 +153,9 @@ class Engine:
         if self._pending:
             log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
         lexical_file = self.indexer.lexical_file(record.generation)
-        retriever = HybridRetriever.build(indexed, vector_index, embedder, lexical_file=lexical_file, save=save)
+        retriever = HybridRetriever.build(
+            indexed, vector_index, embedder, lexical_file=lexical_file, save=save, fetch=self.store.chunk_records
+        )
         if save:
             self.indexer.remove_stale_lexical_files()
         self._retriever, self._generation = retriever, record.generation

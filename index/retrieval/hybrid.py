@@ -14,7 +14,8 @@ For a question the retriever
    two reports sees both near the top.
 
 Hard ``Filters`` (date range, source, category, author) restrict every step. Nothing here touches
-SQLite: the caller passes ``ChunkRecord`` rows, a ``VectorIndex`` keyed by chunk id and the embedder.
+SQLite: the caller passes ``ChunkRecord`` rows, a ``VectorIndex`` keyed by chunk id and the embedder, and a way to
+read back the records of the chunks a search returns (the retriever keeps only a ``ChunkTable`` of them).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 
 from index.models import ChunkRecord, Filters, Hit
 from index.question import Question, freshness
+from index.retrieval.chunk_table import ChunkTable, Fetch, fetch_from
 from index.retrieval.lexical import LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
 from index.retrieval.query import Catalog, QueryIntent
 
@@ -84,29 +86,25 @@ class HybridRetriever:
 
     def __init__(
         self,
-        records: Sequence[ChunkRecord],
+        chunks: ChunkTable,
         lexical: LexicalIndex,
         vector_index: VectorSearch | None,
         embedder: QueryEmbedder | None,
         settings: RetrievalSettings,
+        fetch: Fetch,
     ) -> None:
-        self._records = list(records)
+        self._chunks = chunks
+        self._fetch = fetch
         self._lexical = lexical
         self._vectors = vector_index
         self._embedder = embedder
         self.settings = settings
-        self._chunk_ids = np.array([r.chunk_id for r in self._records], dtype=np.int64)
-        self._position = {int(cid): i for i, cid in enumerate(self._chunk_ids)}
-        articles: dict[str, int] = {}
-        self._article = np.array([articles.setdefault(r.article_id, len(articles)) for r in self._records], np.int64)
-        first: dict[str, ChunkRecord] = {}
-        for record in self._records:
-            first.setdefault(record.article_id, record)
-        meta = list(first.values())
-        self._sources = _Codes([m.source or "" for m in meta])
-        self._authors = _Codes([m.author or "" for m in meta])
-        self._categories = _Codes([(m.category or "").lower() for m in meta])
-        self._art_day = np.array([_day_number(m.published_at) for m in meta], dtype=np.int64)
+        self._chunk_ids = chunks.chunk_ids
+        self._article = chunks.article
+        self._sources = _Codes(chunks.sources)
+        self._authors = _Codes(chunks.authors)
+        self._categories = _Codes(chunks.categories)
+        self._art_day = np.array([_day_number(day) for day in chunks.published], dtype=np.int64)
         self.catalog = Catalog(self._sources.names, self._authors.names, self._categories.names)
 
     @classmethod
@@ -119,13 +117,18 @@ class HybridRetriever:
         settings: RetrievalSettings | None = None,
         lexical_file: Path | None = None,
         save: bool = False,
+        fetch: Fetch | None = None,
     ) -> HybridRetriever:
         """Index ``records`` for BM25; dense search uses ``vector_index`` (keyed by chunk id) and ``embedder``.
+
+        The retriever keeps a ``ChunkTable`` of the records, not the records: the ones it returns are read with
+        ``fetch`` (by default from ``records``, which are then kept in memory).
 
         With ``lexical_file``, the BM25 index saved there is opened memory-mapped when it was built from exactly
         these chunks; otherwise it is built, and saved there if ``save``.
         """
         settings = settings or RetrievalSettings()
+        fetch = fetch or fetch_from(records)
         started = time.perf_counter()
         texts = [lexical_text(r) if settings.title_in_lexical else r.text for r in records]
         key = documents_key(texts) if lexical_file is not None else ""
@@ -133,7 +136,7 @@ class HybridRetriever:
             try:
                 lexical = LexicalIndex.load(lexical_file, key=key)
                 logger.info("BM25 index over %d chunks opened in %.2fs", len(records), time.perf_counter() - started)
-                return cls(records, lexical, vector_index, embedder, settings)
+                return cls(ChunkTable(records), lexical, vector_index, embedder, settings, fetch)
             except LexicalIndexUnusable as exc:
                 (logger.warning if lexical_file.exists() else logger.info)("building the BM25 index: %s", exc)
         lexical = LexicalIndex.build(texts)
@@ -143,10 +146,10 @@ class HybridRetriever:
                 lexical.save(lexical_file, key=key)
             except OSError as exc:
                 logger.warning("could not save the BM25 index to %s: %s", lexical_file, exc)
-        return cls(records, lexical, vector_index, embedder, settings)
+        return cls(ChunkTable(records), lexical, vector_index, embedder, settings, fetch)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._chunks)
 
     def search(
         self,
@@ -164,16 +167,16 @@ class HybridRetriever:
     def find(self, question: Question, *, k: int = 10, diverse: bool = True) -> list[Hit]:
         """The ``k`` best chunks for an analysed question (its ``query`` within its ``filters``), best first."""
         query = question.query
-        if k < 1 or not self._records or not query.strip():
+        if k < 1 or not len(self._chunks) or not query.strip():
             return []
         s = self.settings
         allowed = self._allowed(question.filters)
         if allowed is not None and not allowed.any():
             return []
         intent = question.intent
-        bonus = self._bonuses(intent, allowed) if s.use_metadata else np.zeros(len(self._records), np.float32)
+        bonus = self._bonuses(intent, allowed) if s.use_metadata else np.zeros(len(self._chunks), np.float32)
 
-        lexical = self._lexical_scores(intent.text, allowed) if s.use_lexical else np.zeros(len(self._records), "f4")
+        lexical = self._lexical_scores(intent.text, allowed) if s.use_lexical else np.zeros(len(self._chunks), "f4")
         prior = lexical * s.lexical_weight + bonus if s.use_dense else lexical + bonus
         if allowed is not None:
             prior = np.where(allowed, prior, -np.inf)
@@ -195,7 +198,7 @@ class HybridRetriever:
         ranked = [(int(positions[i]), float(scores[i])) for i in order]
         if diverse:
             ranked = self._diversify(ranked, intent)
-        return [self._hit(position, score) for position, score in ranked[:k]]
+        return self._hits(ranked[:k])
 
     # -- scoring -------------------------------------------------------------------------------------
 
@@ -213,9 +216,9 @@ class HybridRetriever:
         if lexical.size:
             found += self._vectors.search(vector, int(lexical.size), allowed=self._chunk_ids[lexical])
         cosine: dict[int, float] = {}
-        for chunk_id, score in found:
-            position = self._position.get(chunk_id)
-            if position is not None:
+        positions = self._chunks.positions([chunk_id for chunk_id, _ in found])
+        for position, (_, score) in zip(positions.tolist(), found, strict=True):
+            if position >= 0:
                 cosine[position] = score
         for position in lexical:
             cosine.setdefault(int(position), 0.0)
@@ -308,22 +311,31 @@ class HybridRetriever:
                 targets.append((days >= rng.first.toordinal() - slack) & (days <= rng.last.toordinal() + slack))
         return targets
 
-    def _hit(self, position: int, score: float) -> Hit:
-        r = self._records[position]
-        return Hit(
-            chunk_id=r.chunk_id,
-            article_id=r.article_id,
-            title=r.title,
-            url=r.url,
-            source=r.source,
-            author=r.author,
-            category=r.category,
-            published_at=r.published_at,
-            text=r.text,
-            start=r.start,
-            end=r.end,
-            score=score,
-        )
+    def _hits(self, ranked: list[tuple[int, float]]) -> list[Hit]:
+        """The ranked positions as hits, their records read now; a chunk deleted or rewritten since is left out."""
+        records = {r.chunk_id: r for r in self._fetch([int(self._chunk_ids[p]) for p, _ in ranked])}
+        hits = []
+        for position, score in ranked:
+            r = records.get(int(self._chunk_ids[position]))
+            if r is None or not self._chunks.holds(position, r):
+                continue
+            hits.append(
+                Hit(
+                    chunk_id=r.chunk_id,
+                    article_id=r.article_id,
+                    title=r.title,
+                    url=r.url,
+                    source=r.source,
+                    author=r.author,
+                    category=r.category,
+                    published_at=r.published_at,
+                    text=r.text,
+                    start=r.start,
+                    end=r.end,
+                    score=score,
+                )
+            )
+        return hits
 
 
 def _lead_with(
