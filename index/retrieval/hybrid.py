@@ -31,7 +31,7 @@ import numpy as np
 
 from index.models import ChunkRecord, Filters, Hit
 from index.question import Question, freshness
-from index.retrieval.lexical import LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
+from index.retrieval.lexical import DocumentKeys, LexicalIndex, LexicalIndexUnusable, tokenize
 from index.retrieval.query import Catalog, QueryIntent
 
 logger = logging.getLogger(__name__)
@@ -118,29 +118,35 @@ class HybridRetriever:
         *,
         settings: RetrievalSettings | None = None,
         lexical_file: Path | None = None,
+        previous_lexical_file: Path | None = None,
         save: bool = False,
     ) -> HybridRetriever:
         """Index ``records`` for BM25; dense search uses ``vector_index`` (keyed by chunk id) and ``embedder``.
 
         With ``lexical_file``, the BM25 index saved there is opened memory-mapped when it was built from exactly
-        these chunks; otherwise it is built, and saved there if ``save``.
+        these chunks. Otherwise it is updated from the index saved at ``previous_lexical_file`` (an older
+        generation's: only new or changed chunks are tokenized) or, failing that, built; and saved if ``save``.
         """
         settings = settings or RetrievalSettings()
         started = time.perf_counter()
         texts = [lexical_text(r) if settings.title_in_lexical else r.text for r in records]
-        key = documents_key(texts) if lexical_file is not None else ""
+        keys = DocumentKeys.of((r.chunk_id for r in records), texts)
         if lexical_file is not None:
             try:
-                lexical = LexicalIndex.load(lexical_file, key=key)
+                lexical = LexicalIndex.load(lexical_file, keys=keys)
                 logger.info("BM25 index over %d chunks opened in %.2fs", len(records), time.perf_counter() - started)
                 return cls(records, lexical, vector_index, embedder, settings)
             except LexicalIndexUnusable as exc:
-                (logger.warning if lexical_file.exists() else logger.info)("building the BM25 index: %s", exc)
-        lexical = LexicalIndex.build(texts)
-        logger.info("BM25 index over %d chunks built in %.2fs", len(records), time.perf_counter() - started)
+                (logger.warning if lexical_file.exists() else logger.info)("not opening the BM25 index: %s", exc)
+        lexical = _updated(previous_lexical_file, texts, keys) if previous_lexical_file is not None else None
+        if lexical is not None:
+            how = f"updated from {previous_lexical_file.name}"
+        else:
+            how, lexical = "built", LexicalIndex.build(texts, keys=keys)
+        logger.info("BM25 index over %d chunks %s in %.2fs", len(records), how, time.perf_counter() - started)
         if lexical_file is not None and save:
             try:
-                lexical.save(lexical_file, key=key)
+                lexical.save(lexical_file)
             except OSError as exc:
                 logger.warning("could not save the BM25 index to %s: %s", lexical_file, exc)
         return cls(records, lexical, vector_index, embedder, settings)
@@ -356,6 +362,16 @@ class _Codes:
 
     def name_of(self, article: int) -> str:
         return self.names[self._codes[article]]
+
+
+def _updated(previous_file: Path, texts: Sequence[str], keys: DocumentKeys) -> LexicalIndex | None:
+    """The BM25 index of ``texts`` updated from the one saved at ``previous_file``; None when that is unusable."""
+    try:
+        previous = LexicalIndex.load(previous_file)
+    except LexicalIndexUnusable as exc:
+        (logger.warning if previous_file.exists() else logger.info)("not updating the BM25 index: %s", exc)
+        return None
+    return previous.updated(texts, keys)
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
