@@ -383,8 +383,8 @@ def _postings(tokens: Sequence[list[str]]) -> tuple[list[str], np.ndarray, np.nd
     term = np.fromiter(map(rank.__getitem__, flat), np.int64, count=len(flat))
     lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
     doc = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
-    pairs, tf = np.unique(doc * max(len(words), 1) + term, return_counts=True)
-    docs, terms = np.divmod(pairs, max(len(words), 1))
+    pairs, tf = np.unique(term * max(len(tokens), 1) + doc, return_counts=True)  # sorted by term, then document
+    terms, docs = np.divmod(pairs, max(len(tokens), 1))
     return words, terms, docs, tf
 
 
@@ -405,7 +405,9 @@ def _scored(
     column = np.cumsum(used) - 1
     words = list(itertools.compress(words, used.tolist()))
     terms = column[terms]
-    order = np.argsort(terms * max(size, 1) + docs)
+    # Postings mostly come in runs already in this order (a build's, and an update's kept and new ones when
+    # documents keep their relative order): a stable sort merges runs in linear time.
+    order = np.argsort(terms * max(size, 1) + docs, kind="stable")
     terms, docs, tf = terms[order], docs[order], tf[order]
     indptr = np.zeros(len(words) + 1, np.int64)
     np.cumsum(np.bincount(terms, minlength=len(words)), out=indptr[1:])
