@@ -129,7 +129,7 @@ class DocumentKeys:
 
 
 class LexicalIndex:
-    """BM25 (Lucene variant) over a fixed list of documents, addressed by position."""
+    """BM25 (Lucene variant) over a fixed list of documents, addressed by position; ``keys`` says who they are."""
 
     def __init__(
         self,
@@ -377,8 +377,7 @@ def _postings(tokens: Sequence[list[str]]) -> tuple[list[str], np.ndarray, np.nd
     """Tokenized documents as postings: their sorted distinct terms, and for each (document, term) pair the term's
     index in them, the document's position in ``tokens`` and how often the term occurs there."""
     flat = list(itertools.chain.from_iterable(tokens))
-    seen = list(dict.fromkeys(flat))
-    words = sorted(seen)
+    words = sorted(set(flat))
     rank = {word: i for i, word in enumerate(words)}
     term = np.fromiter(map(rank.__getitem__, flat), np.int64, count=len(flat))
     lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
