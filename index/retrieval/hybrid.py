@@ -31,7 +31,7 @@ import numpy as np
 
 from index.models import ChunkRecord, Filters, Hit
 from index.question import Question, freshness
-from index.retrieval.lexical import DocumentKeys, LexicalIndex, LexicalIndexUnusable, tokenize
+from index.retrieval.lexical import DocumentKeys, LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
 from index.retrieval.query import Catalog, QueryIntent
 
 logger = logging.getLogger(__name__)
@@ -130,14 +130,16 @@ class HybridRetriever:
         settings = settings or RetrievalSettings()
         started = time.perf_counter()
         texts = [lexical_text(r) if settings.title_in_lexical else r.text for r in records]
-        keys = DocumentKeys.of((r.chunk_id for r in records), texts)
+        ids = [r.chunk_id for r in records]
+        key = documents_key(ids, texts) if lexical_file is not None else ""
         if lexical_file is not None:
             try:
-                lexical = LexicalIndex.load(lexical_file, keys=keys)
+                lexical = LexicalIndex.load(lexical_file, key=key)
                 logger.info("BM25 index over %d chunks opened in %.2fs", len(records), time.perf_counter() - started)
                 return cls(records, lexical, vector_index, embedder, settings)
             except LexicalIndexUnusable as exc:
                 (logger.warning if lexical_file.exists() else logger.info)("not opening the BM25 index: %s", exc)
+        keys = DocumentKeys.of(ids, texts)
         lexical = _updated(previous_lexical_file, texts, keys) if previous_lexical_file is not None else None
         if lexical is not None:
             how = f"updated from {previous_lexical_file.name}"
@@ -146,7 +148,7 @@ class HybridRetriever:
         logger.info("BM25 index over %d chunks %s in %.2fs", len(records), how, time.perf_counter() - started)
         if lexical_file is not None and save:
             try:
-                lexical.save(lexical_file)
+                lexical.save(lexical_file, key=key)
             except OSError as exc:
                 logger.warning("could not save the BM25 index to %s: %s", lexical_file, exc)
         return cls(records, lexical, vector_index, embedder, settings)

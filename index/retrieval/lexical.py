@@ -20,13 +20,15 @@ Each document is known by ``DocumentKeys``: an id (a chunk id) and a hash of its
 postings (term counts) of every document whose id and hash are unchanged, tokenizes only the others, and scores
 every posting again, since ``N`` and ``avgdl`` moved: at a million passages tokenizing is most of a build's time.
 
-A saved index holds its keys and term counts besides its scores. ``load`` refuses (``LexicalIndexUnusable``) a file
-that is missing, truncated, damaged, of another format version or analyser, or (given keys) built from other
-documents, and the caller builds afresh.
+A saved index holds its keys and term counts besides its scores, and is saved under a ``documents_key`` of the
+exact documents (ids and texts): checking it when a process opens the file costs one pass of hashing over the texts,
+less than hashing each one for its key. ``load`` refuses (``LexicalIndexUnusable``) a file that is missing,
+truncated, damaged, of another format version, analyser or BM25 parameters, or (given a key) saved under another
+key, and the caller updates or builds afresh.
 
 File layout: ``MAGIC`` (its last byte is the format version), a 4-byte little-endian header length, a UTF-8 JSON
-header (document count, k1, b, analyser, vocabulary in column order, the counts' dtype, the length of each array and
-a checksum), then the arrays ``data``, ``indices``, ``indptr``, ``tf`` (term counts, parallel to ``data``), ``ids``
+header (document count, key, k1, b, analyser, vocabulary in column order, the counts' dtype, the length of each
+array and a checksum), then the arrays ``data``, ``indices``, ``indptr``, ``tf`` (term counts, parallel to ``data``), ``ids``
 and ``hashes`` (the documents' keys), each at a 64-byte aligned offset.
 """
 
@@ -104,6 +106,17 @@ class LexicalIndexUnusable(IndexUnavailable):
     """A saved BM25 index is missing, truncated, damaged, of another version or was built from other documents."""
 
 
+def documents_key(ids: Iterable[int], documents: Iterable[str], *, k1: float = 1.2, b: float = 0.75) -> str:
+    """A digest of the documents' ids and texts, in order, and of everything else that decides their BM25 scores."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{_analyser()} lucene k1={k1!r} b={b!r}\0".encode())
+    digest.update(np.fromiter(ids, np.int64).astype("<i8").tobytes())
+    for document in documents:
+        digest.update(document.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True, eq=False)
 class DocumentKeys:
     """Who each document is, by position: an id (a chunk id) and a hash of its exact text.
@@ -123,9 +136,6 @@ class DocumentKeys:
 
     def __len__(self) -> int:
         return int(self.ids.size)
-
-    def same(self, other: DocumentKeys) -> bool:
-        return np.array_equal(self.ids, other.ids) and np.array_equal(self.hashes, other.hashes)
 
 
 class LexicalIndex:
@@ -228,10 +238,10 @@ class LexicalIndex:
             "tf": np.dtype(self._tf.dtype).str,
         }
 
-    def save(self, path: Path) -> None:
-        """Write the index durably to ``path`` (temp file, fsync, rename)."""
+    def save(self, path: Path, *, key: str) -> None:
+        """Write the index durably to ``path`` (temp file, fsync, rename) under ``key`` (see ``documents_key``)."""
         path = Path(path)
-        header = self._header()
+        header = {**self._header(), "key": key}
         arrays = [np.ascontiguousarray(a, dtype=_dtypes(header["tf"])[n]) for n, a in self._arrays().items()]
         checksum = _checksum_start(header)
         for array in arrays:
@@ -258,9 +268,8 @@ class LexicalIndex:
         logger.info("saved BM25 index of %d documents to %s", len(self), path)
 
     @classmethod
-    def load(cls, path: Path, *, keys: DocumentKeys | None = None, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
-        """Open the index saved at ``path`` memory-mapped, if it verifies and (given ``keys``) indexes exactly the
-        documents they name.
+    def load(cls, path: Path, *, key: str | None = None, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        """Open the index saved at ``path`` memory-mapped, if it verifies and (given ``key``) was saved under it.
 
         Raises ``LexicalIndexUnusable`` when the file is missing, truncated, damaged, of another format version,
         analyser or BM25 parameters, or built from other documents.
@@ -270,11 +279,13 @@ class LexicalIndex:
         try:
             size, vocabulary, counts = int(header["size"]), header["vocabulary"], [int(c) for c in header["counts"]]
             dtypes, checksum = _dtypes(header["tf"]), header["checksum"]
-            settings = (header["analyser"], header["k1"], header["b"])
+            settings, saved_key = (header["analyser"], header["k1"], header["b"]), header["key"]
         except (KeyError, TypeError, ValueError) as error:
             raise LexicalIndexUnusable(f"The BM25 index file {path} has an unreadable header.") from error
         if settings != (_analyser(), k1, b):
             raise LexicalIndexUnusable(f"The BM25 index file {path} was built with other BM25 settings.")
+        if key is not None and saved_key != key:
+            raise LexicalIndexUnusable(f"The BM25 index file {path} was built from other documents.")
         if (
             len(counts) != len(dtypes)
             or min(counts) < 0
@@ -294,9 +305,6 @@ class LexicalIndex:
             offset = end
         if offset != file_size:
             raise LexicalIndexUnusable(f"The BM25 index file {path} has trailing bytes.")
-        saved = DocumentKeys(arrays["ids"], arrays["hashes"])
-        if keys is not None and not saved.same(keys):
-            raise LexicalIndexUnusable(f"The BM25 index file {path} was built from other documents.")
         digest = _checksum_start({k: v for k, v in header.items() if k not in ("counts", "checksum")})
         for array in arrays.values():
             for start in range(0, array.size, _CHECKSUM_BLOCK):
@@ -313,7 +321,7 @@ class LexicalIndex:
         ):
             raise LexicalIndexUnusable(f"The BM25 index file {path} does not hold the index its header describes.")
         vocabulary_columns = {word: i for i, word in enumerate(vocabulary)}
-        return cls(vocabulary_columns, arrays, saved, k1=k1, b=b)
+        return cls(vocabulary_columns, arrays, DocumentKeys(arrays["ids"], arrays["hashes"]), k1=k1, b=b)
 
 
 def _read_header(path: Path) -> tuple[dict, int, int]:
