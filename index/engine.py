@@ -133,7 +133,8 @@ class Engine:
         It searches the chunks that generation embedded (by id, with the text it embedded); articles added or
         changed since then wait for the next re-index. With no usable generation, BM25 alone searches every chunk.
         The generation's BM25 index is opened from its file when that was built from the same chunks; otherwise
-        it is built, and saved for the next process when ``save`` (a re-index).
+        it is updated from the newest older generation's file (only new or changed chunks are tokenized) or built,
+        and saved for the next process when ``save`` (a re-index).
         """
         embedder = self.embedder
         records = load_records(self.store)
@@ -153,8 +154,17 @@ class Engine:
         if self._pending:
             log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
         lexical_file = self.indexer.lexical_file(record.generation)
+        generations = self.store.generations()  # newest first
+        older = (self.indexer.lexical_file(g.generation) for g in generations if g.generation < record.generation)
+        previous = next((path for path in older if path.exists()), None)
         retriever = HybridRetriever.build(
-            indexed, vector_index, embedder, lexical_file=lexical_file, save=save, fetch=self.store.chunk_records
+            indexed,
+            vector_index,
+            embedder,
+            lexical_file=lexical_file,
+            previous_lexical_file=previous,
+            save=save,
+            fetch=self.store.chunk_records,
         )
         if save:
             self.indexer.remove_stale_lexical_files()

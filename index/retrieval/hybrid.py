@@ -33,7 +33,7 @@ import numpy as np
 from index.models import ChunkRecord, Filters, Hit
 from index.question import Question, freshness
 from index.retrieval.chunk_table import ChunkTable, Fetch, fetch_from
-from index.retrieval.lexical import LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
+from index.retrieval.lexical import DocumentKeys, LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
 from index.retrieval.query import Catalog, QueryIntent
 
 logger = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ class HybridRetriever:
         *,
         settings: RetrievalSettings | None = None,
         lexical_file: Path | None = None,
+        previous_lexical_file: Path | None = None,
         save: bool = False,
         fetch: Fetch | None = None,
     ) -> HybridRetriever:
@@ -125,22 +126,29 @@ class HybridRetriever:
         ``fetch`` (by default from ``records``, which are then kept in memory).
 
         With ``lexical_file``, the BM25 index saved there is opened memory-mapped when it was built from exactly
-        these chunks; otherwise it is built, and saved there if ``save``.
+        these chunks. Otherwise it is updated from the index saved at ``previous_lexical_file`` (an older
+        generation's: only new or changed chunks are tokenized) or, failing that, built; and saved if ``save``.
         """
         settings = settings or RetrievalSettings()
         fetch = fetch or fetch_from(records)
         started = time.perf_counter()
         texts = [lexical_text(r) if settings.title_in_lexical else r.text for r in records]
-        key = documents_key(texts) if lexical_file is not None else ""
+        ids = [r.chunk_id for r in records]
+        key = documents_key(ids, texts) if lexical_file is not None else ""
         if lexical_file is not None:
             try:
                 lexical = LexicalIndex.load(lexical_file, key=key)
                 logger.info("BM25 index over %d chunks opened in %.2fs", len(records), time.perf_counter() - started)
                 return cls(ChunkTable(records), lexical, vector_index, embedder, settings, fetch)
             except LexicalIndexUnusable as exc:
-                (logger.warning if lexical_file.exists() else logger.info)("building the BM25 index: %s", exc)
-        lexical = LexicalIndex.build(texts)
-        logger.info("BM25 index over %d chunks built in %.2fs", len(records), time.perf_counter() - started)
+                (logger.warning if lexical_file.exists() else logger.info)("not opening the BM25 index: %s", exc)
+        keys = DocumentKeys.of(ids, texts)
+        lexical = _updated(previous_lexical_file, texts, keys) if previous_lexical_file is not None else None
+        if lexical is not None:
+            how = f"updated from {previous_lexical_file.name}"
+        else:
+            how, lexical = "built", LexicalIndex.build(texts, keys=keys)
+        logger.info("BM25 index over %d chunks %s in %.2fs", len(records), how, time.perf_counter() - started)
         if lexical_file is not None and save:
             try:
                 lexical.save(lexical_file, key=key)
@@ -368,6 +376,16 @@ class _Codes:
 
     def name_of(self, article: int) -> str:
         return self.names[self._codes[article]]
+
+
+def _updated(previous_file: Path, texts: Sequence[str], keys: DocumentKeys) -> LexicalIndex | None:
+    """The BM25 index of ``texts`` updated from the one saved at ``previous_file``; None when that is unusable."""
+    try:
+        previous = LexicalIndex.load(previous_file)
+    except LexicalIndexUnusable as exc:
+        (logger.warning if previous_file.exists() else logger.info)("not updating the BM25 index: %s", exc)
+        return None
+    return previous.updated(texts, keys)
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:

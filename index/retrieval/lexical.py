@@ -1,34 +1,53 @@
-"""BM25 over short texts (chunks, titles), built on bm25s with Snowball stemming, saved to and loaded from one file.
+"""BM25 (Lucene variant) over short texts (chunks, titles) with Snowball stemming, in NumPy: built, saved to one
+file, opened memory-mapped, and updated from a previous generation's file.
 
 ``tokenize`` is the one analyser used for both documents and queries: lower-cased word
 tokens, English stop words removed, each word reduced to its Snowball stem. The index
 answers with a dense score array over all documents so the caller can fuse it with
 other signals and apply filters as masks.
 
-Building takes minutes at a million passages, so an index can be saved (``save``) and opened memory-mapped
-(``load``): processes that open the same file share its pages. A saved index records a ``documents_key`` of the
-exact texts and settings it was built from and a checksum of its arrays; ``load`` refuses (``LexicalIndexUnusable``)
-a file that is missing, truncated, damaged or built from other documents, and the caller builds afresh.
+Scores are those of bm25s's "lucene" method, which this module replaced: for a term of document frequency ``df``
+among ``N`` documents, ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` (rounded to float32), and a document of ``dl``
+tokens holding it ``tf`` times scores ``idf * tf / (tf + k1 * (1 - b + b * dl / avgdl))``, kept as float32. Each
+term's scores are precomputed as one column (``data`` and ``indices`` from ``indptr[t]`` to ``indptr[t + 1]``), so
+a query is a gather-add over its terms' columns.
 
-File layout: ``MAGIC``, a 4-byte little-endian header length, a UTF-8 JSON header (document count, key, vocabulary,
-checksum and the length of each array), then the score matrix's ``data``, ``indices`` and ``indptr`` arrays (bm25s's
-per-term compressed columns), each at a 64-byte aligned offset.
+An index is held in one canonical form: terms sorted, each term's postings in document order. Building afresh and
+updating from a previous index (``updated``) both end in ``_scored``, so the same documents give the same arrays
+and exactly the same scores whichever way they came.
+
+Each document is known by ``DocumentKeys``: an id (a chunk id) and a hash of its text. ``updated`` keeps the
+postings (term counts) of every document whose id and hash are unchanged, tokenizes only the others, and scores
+every posting again, since ``N`` and ``avgdl`` moved: at a million passages tokenizing is most of a build's time.
+
+A saved index holds its keys and term counts besides its scores, and is saved under a ``documents_key`` of the
+exact documents (ids and texts): checking it when a process opens the file costs one pass of hashing over the texts,
+less than hashing each one for its key. ``load`` refuses (``LexicalIndexUnusable``) a file that is missing,
+truncated, damaged, of another format version, analyser or BM25 parameters, or (given a key) saved under another
+key, and the caller updates or builds afresh.
+
+File layout: ``MAGIC`` (its last byte is the format version), a 4-byte little-endian header length, a UTF-8 JSON
+header (document count, key, k1, b, analyser, vocabulary in column order, the counts' dtype, the length of each
+array and a checksum), then the arrays ``data``, ``indices``, ``indptr``, ``tf`` (term counts, parallel to ``data``), ``ids``
+and ``hashes`` (the documents' keys), each at a 64-byte aligned offset.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
+import math
 import os
 import re
 import struct
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import bm25s
 import numpy as np
 import Stemmer
 
@@ -36,8 +55,6 @@ from index.errors import IndexUnavailable
 from index.store.durable import fsync_folder
 
 logger = logging.getLogger(__name__)
-# bm25s sets its own logger to DEBUG at import, which would print "Building index from tokens" on every start.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Words are runs of letters/digits; an apostrophe inside a word ("Altman's", "don't") splits it.
 _WORD = re.compile(r"[^\W_]+")
@@ -69,96 +86,168 @@ def tokenize(text: str) -> list[str]:
     return _stemmer().stemWords(words)
 
 
-MAGIC = b"ARCHIVIST-BM25\x01"
+@lru_cache(maxsize=1)
+def _analyser() -> str:
+    """A digest of what decides a text's tokens: postings saved under another analyser cannot be reused."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{_WORD.pattern} {' '.join(sorted(STOPWORDS))}\0".encode())
+    digest.update(Stemmer.Stemmer("english").stemWord("running").encode())  # a stemmer change shows here
+    return digest.hexdigest()
+
+
+MAGIC = b"ARCHIVIST-BM25\x02"
 _HEADER_LENGTH = struct.Struct("<I")
 _ALIGN = 64
-_ARRAYS = (("data", np.float32), ("indices", np.int32), ("indptr", np.int64))
 _CHECKSUM_BLOCK = 1 << 24
-
-
-def _checksum_start(size: int, vocabulary: dict[str, int]) -> hashlib.blake2b:
-    """A checksum under way over what a saved index holds besides its arrays."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(json.dumps([size, vocabulary], sort_keys=True).encode("utf-8"))
-    return digest
+_TF_DTYPES = ("|u1", "<u2", "<u4", "<u8")  # the smallest that holds the largest count is saved
 
 
 class LexicalIndexUnusable(IndexUnavailable):
-    """A saved BM25 index is missing, truncated, damaged or was built from other documents."""
+    """A saved BM25 index is missing, truncated, damaged, of another version or was built from other documents."""
 
 
-def documents_key(documents: Iterable[str], *, k1: float = 1.2, b: float = 0.75) -> str:
-    """A digest of the documents, in order, and of everything else that decides their BM25 scores."""
+def documents_key(ids: Iterable[int], documents: Iterable[str], *, k1: float = 1.2, b: float = 0.75) -> str:
+    """A digest of the documents' ids and texts, in order, and of everything else that decides their BM25 scores."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"lucene k1={k1!r} b={b!r} {_WORD.pattern} {' '.join(sorted(STOPWORDS))}\0".encode())
-    digest.update(Stemmer.Stemmer("english").stemWord("running").encode())  # a stemmer change shows here
+    digest.update(f"{_analyser()} lucene k1={k1!r} b={b!r}\0".encode())
+    digest.update(np.fromiter(ids, np.int64).astype("<i8").tobytes())
     for document in documents:
         digest.update(document.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.hexdigest()
 
 
-class LexicalIndex:
-    """BM25 (Lucene variant) over a fixed list of documents, addressed by position."""
+@dataclass(frozen=True, eq=False)
+class DocumentKeys:
+    """Who each document is, by position: an id (a chunk id) and a hash of its exact text.
 
-    def __init__(
-        self, vocabulary: dict[str, int], data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, size: int
-    ) -> None:
-        self._vocabulary = vocabulary
-        self._data = data
-        self._indices = indices
-        self._indptr = indptr
-        self._size = size
+    A document whose text changed under the same id is a new document: its postings are not reused.
+    """
+
+    ids: np.ndarray  # int64
+    hashes: np.ndarray  # uint64, the first 8 bytes of the text's BLAKE2b
 
     @classmethod
-    def build(cls, documents: Iterable[str], *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
-        tokens = [tokenize(doc) for doc in documents]
-        return cls.from_tokens(tokens, k1=k1, b=b)
-
-    @classmethod
-    def from_tokens(cls, tokens: Sequence[list[str]], *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
-        """Index pre-tokenized documents (as produced by ``tokenize``)."""
-        if not tokens:
-            return cls({}, np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(1, np.int64), 0)
-        model = bm25s.BM25(k1=k1, b=b, method="lucene")
-        model.index([list(t) for t in tokens], show_progress=False)
-        logger.debug("BM25 index over %d documents", len(tokens))
-        matrix = model.scores
-        arrays = [np.ascontiguousarray(matrix[name], dtype=dtype) for name, dtype in _ARRAYS]
-        terms = arrays[2].size - 1  # bm25s also lists "" in its vocabulary, past the matrix's last column
-        vocabulary = {token: column for token, column in model.vocab_dict.items() if column < terms}
-        return cls(vocabulary, *arrays, len(tokens))
+    def of(cls, ids: Iterable[int], documents: Sequence[str]) -> DocumentKeys:
+        digests = b"".join(
+            hashlib.blake2b(d.encode("utf-8", "surrogatepass"), digest_size=8).digest() for d in documents
+        )
+        return cls(np.fromiter(ids, np.int64, count=len(documents)), np.frombuffer(digests, "<u8"))
 
     def __len__(self) -> int:
-        return self._size
+        return int(self.ids.size)
+
+
+class LexicalIndex:
+    """BM25 (Lucene variant) over a fixed list of documents, addressed by position; ``keys`` says who they are."""
+
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        arrays: dict[str, np.ndarray],
+        keys: DocumentKeys,
+        *,
+        k1: float,
+        b: float,
+    ) -> None:
+        self._vocabulary = vocabulary  # term -> column, in column order
+        self._data, self._indices, self._indptr, self._tf = (arrays[n] for n in ("data", "indices", "indptr", "tf"))
+        self.keys = keys
+        self._k1, self._b = k1, b
+
+    @classmethod
+    def build(
+        cls, documents: Iterable[str], *, keys: DocumentKeys | None = None, k1: float = 1.2, b: float = 0.75
+    ) -> LexicalIndex:
+        """Index ``documents``; ``keys`` name them for a later ``updated`` (default: their positions)."""
+        documents = list(documents)
+        keys = keys if keys is not None else DocumentKeys.of(range(len(documents)), documents)
+        words, terms, docs, tf = _postings([tokenize(d) for d in documents])
+        return _scored(words, terms, docs, tf, keys, k1=k1, b=b)
+
+    def updated(
+        self, documents: Sequence[str], keys: DocumentKeys, *, k1: float = 1.2, b: float = 0.75
+    ) -> LexicalIndex:
+        """The index of ``documents`` (named by ``keys``, in this order), reusing this index's term counts of every
+        document whose id and text hash are unchanged and tokenizing only the others.
+
+        Scores are exactly those of ``build(documents, keys=keys)``.
+        """
+        position = _previous_positions(self.keys, keys)
+        fresh = np.flatnonzero(position < 0)
+        words, terms, docs, tf = _postings([tokenize(documents[i]) for i in fresh.tolist()])
+        # Each previous document's new position (-1: gone), then its kept postings, all at once.
+        moved = np.full(len(self), -1, np.int64)
+        kept = np.flatnonzero(position >= 0)
+        moved[position[kept]] = kept
+        old_terms = np.repeat(np.arange(len(self._vocabulary), dtype=np.int64), np.diff(self._indptr))
+        new_docs = moved[self._indices]
+        keep = new_docs >= 0
+        # Both vocabularies are sorted: Python's sort merges the two runs in linear time.
+        previous_words = list(self._vocabulary)
+        merged = list(dict.fromkeys(sorted(previous_words + words)))
+        column = {word: i for i, word in enumerate(merged)}
+        old_column = np.fromiter(map(column.__getitem__, previous_words), np.int64, count=len(previous_words))
+        new_column = np.fromiter(map(column.__getitem__, words), np.int64, count=len(words))
+        logger.info("BM25 index of %d documents: %d reused, %d tokenized", len(keys), kept.size, fresh.size)
+        return _scored(
+            merged,
+            np.concatenate([old_column[old_terms[keep]], new_column[terms]]),
+            np.concatenate([new_docs[keep], fresh[docs]]),
+            np.concatenate([self._tf[keep], tf]),
+            keys,
+            k1=k1,
+            b=b,
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (float32, zeros when no query term is known)."""
         return self.scores_for_tokens(tokenize(query))
 
     def scores_for_tokens(self, query_tokens: Sequence[str]) -> np.ndarray:
-        if not self._size:
-            return np.zeros(0, dtype=np.float32)
         ids = [self._vocabulary[t] for t in dict.fromkeys(query_tokens) if t in self._vocabulary]
-        scores = np.zeros(self._size, dtype=np.float32)
-        # bm25s stores each term's precomputed document scores as one column of a sparse matrix;
-        # a term lists a document at most once, so a fancy-indexed add is exact (and much faster
-        # than bm25s's own np.add.at).
+        scores = np.zeros(len(self), dtype=np.float32)
+        # A term lists a document at most once, so a fancy-indexed add over its column is exact.
         data, indices, indptr = self._data, self._indices, self._indptr
         for token in ids:
             start, end = indptr[token], indptr[token + 1]
             scores[indices[start:end]] += data[start:end]
         return scores
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "data": self._data,
+            "indices": self._indices,
+            "indptr": self._indptr,
+            "tf": self._tf,
+            "ids": self.keys.ids,
+            "hashes": self.keys.hashes,
+        }
+
+    def _header(self) -> dict:
+        """What a saved index holds besides its arrays (and their lengths and checksum)."""
+        return {
+            "size": len(self),
+            "k1": self._k1,
+            "b": self._b,
+            "analyser": _analyser(),
+            "vocabulary": list(self._vocabulary),
+            "tf": np.dtype(self._tf.dtype).str,
+        }
+
     def save(self, path: Path, *, key: str) -> None:
         """Write the index durably to ``path`` (temp file, fsync, rename) under ``key`` (see ``documents_key``)."""
         path = Path(path)
-        arrays = [np.ascontiguousarray(getattr(self, f"_{name}"), dtype=dtype) for name, dtype in _ARRAYS]
-        checksum = _checksum_start(self._size, self._vocabulary)
+        header = {**self._header(), "key": key}
+        arrays = [np.ascontiguousarray(a, dtype=_dtypes(header["tf"])[n]) for n, a in self._arrays().items()]
+        checksum = _checksum_start(header)
         for array in arrays:
-            checksum.update(memoryview(array).cast("B"))
-        header = {"size": self._size, "key": key, "vocabulary": self._vocabulary, "checksum": checksum.hexdigest()}
+            checksum.update(array.view(np.uint8))
         header["counts"] = [int(a.size) for a in arrays]
+        header["checksum"] = checksum.hexdigest()
         encoded = json.dumps(header, sort_keys=True).encode("utf-8")
         # A name of its own: two processes may save the same index at once, and the last rename wins.
         handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
@@ -168,7 +257,7 @@ class LexicalIndex:
                 handle.write(MAGIC + _HEADER_LENGTH.pack(len(encoded)) + encoded)
                 for array in arrays:
                     handle.write(b"\0" * (-handle.tell() % _ALIGN))
-                    handle.write(memoryview(array).cast("B"))
+                    handle.write(array.view(np.uint8))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, path)
@@ -176,64 +265,167 @@ class LexicalIndex:
             temp.unlink(missing_ok=True)
             raise
         fsync_folder(path.parent)
-        logger.info("saved BM25 index of %d documents to %s", self._size, path)
+        logger.info("saved BM25 index of %d documents to %s", len(self), path)
 
     @classmethod
-    def load(cls, path: Path, *, key: str) -> LexicalIndex:
-        """Open the index saved at ``path`` memory-mapped, if it was saved under ``key`` and verifies.
+    def load(cls, path: Path, *, key: str | None = None, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        """Open the index saved at ``path`` memory-mapped, if it verifies and (given ``key``) was saved under it.
 
-        Raises ``LexicalIndexUnusable`` when the file is missing, truncated, damaged or saved under another key.
+        Raises ``LexicalIndexUnusable`` when the file is missing, truncated, damaged, of another format version,
+        analyser or BM25 parameters, or built from other documents.
         """
         path = Path(path)
-        try:
-            with open(path, "rb") as handle:
-                fixed = handle.read(len(MAGIC) + _HEADER_LENGTH.size)
-                if len(fixed) != len(MAGIC) + _HEADER_LENGTH.size or not fixed.startswith(MAGIC):
-                    raise LexicalIndexUnusable(f"The BM25 index file {path} has no valid header.")
-                (length,) = _HEADER_LENGTH.unpack_from(fixed, len(MAGIC))
-                header = json.loads(handle.read(length).decode("utf-8"))
-            file_size = path.stat().st_size
-        except FileNotFoundError:
-            raise LexicalIndexUnusable(f"The BM25 index file {path} is missing.") from None
-        except OSError as error:
-            raise LexicalIndexUnusable(f"The BM25 index file {path} cannot be read: {error.strerror}.") from error
-        except (UnicodeDecodeError, ValueError) as error:
-            raise LexicalIndexUnusable(f"The BM25 index file {path} has an unreadable header.") from error
+        header, offset, file_size = _read_header(path)
         try:
             size, vocabulary, counts = int(header["size"]), header["vocabulary"], [int(c) for c in header["counts"]]
-            saved_key, checksum = header["key"], header["checksum"]
+            dtypes, checksum = _dtypes(header["tf"]), header["checksum"]
+            settings, saved_key = (header["analyser"], header["k1"], header["b"]), header["key"]
         except (KeyError, TypeError, ValueError) as error:
             raise LexicalIndexUnusable(f"The BM25 index file {path} has an unreadable header.") from error
-        if saved_key != key:
+        if settings != (_analyser(), k1, b):
+            raise LexicalIndexUnusable(f"The BM25 index file {path} was built with other BM25 settings.")
+        if key is not None and saved_key != key:
             raise LexicalIndexUnusable(f"The BM25 index file {path} was built from other documents.")
-        if len(counts) != len(_ARRAYS) or min(counts) < 0 or size < 0 or not isinstance(vocabulary, dict):
+        if (
+            len(counts) != len(dtypes)
+            or min(counts) < 0
+            or not isinstance(vocabulary, list)
+            or not all(isinstance(word, str) for word in vocabulary)
+        ):
             raise LexicalIndexUnusable(f"The BM25 index file {path} has an unreadable header.")
-        offset = len(MAGIC) + _HEADER_LENGTH.size + length
-        arrays, digest = [], _checksum_start(size, vocabulary)
-        for (_, dtype), count in zip(_ARRAYS, counts, strict=True):
+        arrays = {}
+        for (name, dtype), count in zip(dtypes.items(), counts, strict=True):
             offset += -offset % _ALIGN
-            end = offset + count * np.dtype(dtype).itemsize
+            end = offset + count * dtype.itemsize
             if end > file_size:
                 raise LexicalIndexUnusable(f"The BM25 index file {path} is truncated.")
-            array = (
+            arrays[name] = (
                 np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(count,)) if count else np.empty(0, dtype)
             )
-            for start in range(0, count, _CHECKSUM_BLOCK):
-                digest.update(memoryview(np.ascontiguousarray(array[start : start + _CHECKSUM_BLOCK])).cast("B"))
-            arrays.append(array)
             offset = end
         if offset != file_size:
             raise LexicalIndexUnusable(f"The BM25 index file {path} has trailing bytes.")
+        digest = _checksum_start({k: v for k, v in header.items() if k not in ("counts", "checksum")})
+        for array in arrays.values():
+            for start in range(0, array.size, _CHECKSUM_BLOCK):
+                digest.update(np.ascontiguousarray(array[start : start + _CHECKSUM_BLOCK]).view(np.uint8))
         if digest.hexdigest() != checksum:
             raise LexicalIndexUnusable(f"The BM25 index file {path} is damaged: its checksum does not match.")
-        data, indices, indptr = arrays
-        terms = indptr.size - 1
+        indptr = arrays["indptr"]
         if (
-            terms < 0
+            indptr.size != len(vocabulary) + 1
             or indptr[0] != 0
-            or indptr[-1] != data.size
-            or indices.size != data.size
-            or any(not isinstance(i, int) or not 0 <= i < terms for i in vocabulary.values())
+            or indptr[-1] != arrays["data"].size
+            or not arrays["data"].size == arrays["indices"].size == arrays["tf"].size
+            or not size == arrays["ids"].size == arrays["hashes"].size
         ):
             raise LexicalIndexUnusable(f"The BM25 index file {path} does not hold the index its header describes.")
-        return cls(vocabulary, data, indices, indptr, size)
+        vocabulary_columns = {word: i for i, word in enumerate(vocabulary)}
+        return cls(vocabulary_columns, arrays, DocumentKeys(arrays["ids"], arrays["hashes"]), k1=k1, b=b)
+
+
+def _read_header(path: Path) -> tuple[dict, int, int]:
+    """The JSON header of the file at ``path``, where its arrays begin and the file's size."""
+    try:
+        with open(path, "rb") as handle:
+            fixed = handle.read(len(MAGIC) + _HEADER_LENGTH.size)
+            if len(fixed) != len(MAGIC) + _HEADER_LENGTH.size or not fixed.startswith(MAGIC[:-1]):
+                raise LexicalIndexUnusable(f"The BM25 index file {path} has no valid header.")
+            if not fixed.startswith(MAGIC):  # MAGIC's last byte is the format version
+                raise LexicalIndexUnusable(f"The BM25 index file {path} was saved in another format version.")
+            (length,) = _HEADER_LENGTH.unpack_from(fixed, len(MAGIC))
+            header = json.loads(handle.read(length).decode("utf-8"))
+        file_size = path.stat().st_size
+    except FileNotFoundError:
+        raise LexicalIndexUnusable(f"The BM25 index file {path} is missing.") from None
+    except OSError as error:
+        raise LexicalIndexUnusable(f"The BM25 index file {path} cannot be read: {error.strerror}.") from error
+    except (UnicodeDecodeError, ValueError) as error:
+        raise LexicalIndexUnusable(f"The BM25 index file {path} has an unreadable header.") from error
+    if not isinstance(header, dict):
+        raise LexicalIndexUnusable(f"The BM25 index file {path} has an unreadable header.")
+    return header, len(MAGIC) + _HEADER_LENGTH.size + length, file_size
+
+
+def _dtypes(tf: object) -> dict[str, np.dtype]:
+    """The saved arrays' names and types, in file order; ``tf`` is the counts' saved dtype."""
+    if tf not in _TF_DTYPES:
+        raise ValueError(f"unknown term count type {tf!r}")
+    names = ("data", "indices", "indptr", "tf", "ids", "hashes")
+    return dict(zip(names, map(np.dtype, ("<f4", "<i4", "<i8", tf, "<i8", "<u8")), strict=True))
+
+
+def _checksum_start(header: dict) -> hashlib.blake2b:
+    """A checksum under way over what a saved index holds besides its arrays."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
+    return digest
+
+
+def _previous_positions(previous: DocumentKeys, keys: DocumentKeys) -> np.ndarray:
+    """For each document of ``keys``, the position of the same document (id and hash) in ``previous``, else -1.
+
+    Each previous document is reused at most once: a repeated key after its first is tokenized again.
+    """
+    if not len(previous) or not len(keys):
+        return np.full(len(keys), -1, np.int64)
+    order = np.argsort(previous.ids, kind="stable")
+    slot = np.minimum(np.searchsorted(previous.ids[order], keys.ids), order.size - 1)
+    found = order[slot]
+    same = (previous.ids[found] == keys.ids) & (previous.hashes[found] == keys.hashes)
+    position = np.where(same, found, -1)
+    reused = np.flatnonzero(same)
+    _, first = np.unique(found[reused], return_index=True)
+    repeated = np.setdiff1d(reused, reused[first], assume_unique=True)
+    position[repeated] = -1
+    return position
+
+
+def _postings(tokens: Sequence[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Tokenized documents as postings: their sorted distinct terms, and for each (document, term) pair the term's
+    index in them, the document's position in ``tokens`` and how often the term occurs there."""
+    flat = list(itertools.chain.from_iterable(tokens))
+    words = sorted(set(flat))
+    rank = {word: i for i, word in enumerate(words)}
+    term = np.fromiter(map(rank.__getitem__, flat), np.int64, count=len(flat))
+    lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
+    doc = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
+    pairs, tf = np.unique(term * max(len(tokens), 1) + doc, return_counts=True)  # sorted by term, then document
+    terms, docs = np.divmod(pairs, max(len(tokens), 1))
+    return words, terms, docs, tf
+
+
+def _scored(
+    words: list[str],
+    terms: np.ndarray,
+    docs: np.ndarray,
+    tf: np.ndarray,
+    keys: DocumentKeys,
+    *,
+    k1: float,
+    b: float,
+) -> LexicalIndex:
+    """The index of postings (``terms[i]`` indexes ``words`` and occurs ``tf[i]`` times in document ``docs[i]``):
+    unused words dropped, postings sorted by term then document, every score computed from the counts."""
+    size = len(keys)
+    used = np.bincount(terms, minlength=len(words)) > 0
+    column = np.cumsum(used) - 1
+    words = list(itertools.compress(words, used.tolist()))
+    terms = column[terms]
+    # Postings mostly come in runs already in this order (a build's, and an update's kept and new ones when
+    # documents keep their relative order): a stable sort merges runs in linear time.
+    order = np.argsort(terms * max(size, 1) + docs, kind="stable")
+    terms, docs, tf = terms[order], docs[order], tf[order]
+    indptr = np.zeros(len(words) + 1, np.int64)
+    np.cumsum(np.bincount(terms, minlength=len(words)), out=indptr[1:])
+    # As bm25s computed them: idf in float64 via math.log, rounded to float32; the rest in float64, then float32.
+    df = np.diff(indptr)
+    distinct, which = np.unique(df, return_inverse=True)
+    idf = np.array([math.log(1 + (size - d + 0.5) / (d + 0.5)) for d in distinct.tolist()], np.float32)[which]
+    lengths = np.bincount(docs, weights=tf, minlength=size)  # float64, exact: integers below 2**53
+    count = tf.astype(np.float64)
+    denominator = k1 * ((1 - b) + b * lengths[docs] / (lengths.mean() if size else 1.0)) + count
+    data = (idf[terms].astype(np.float64) * (count / denominator)).astype(np.float32)
+    tf_dtype = next(t for t in _TF_DTYPES if not tf.size or tf.max() <= np.iinfo(t).max)
+    arrays = {"data": data, "indices": docs.astype(np.int32), "indptr": indptr, "tf": tf.astype(tf_dtype)}
+    return LexicalIndex({word: i for i, word in enumerate(words)}, arrays, keys, k1=k1, b=b)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 
+import index.retrieval.lexical
 from index.engine import Engine
 from index.errors import IndexBusy, IndexUnavailable
 from index.indexing.indexer import text_hash
@@ -351,6 +352,27 @@ def test_a_saved_bm25_index_of_another_generation_is_never_used(engine, tmp_path
     assert engine.indexer.lexical_file(first + 2).exists() and engine.indexer.lexical_file(second).exists()
     assert not engine.indexer.lexical_file(first).exists(), "a generation's BM25 file goes with its vectors"
     assert not killed_save.exists()
+
+
+def test_a_reindex_updates_the_previous_generations_bm25_index_and_searches_as_a_fresh_build(
+    engine, tmp_path, monkeypatch, caplog
+):
+    first = engine.stats().index_generation
+    analysed = []
+    analyse = index.retrieval.lexical.tokenize
+    with monkeypatch.context() as patch, caplog.at_level(logging.INFO):
+        patch.setattr(index.retrieval.lexical, "tokenize", lambda text: analysed.append(text) or analyse(text))
+        add_story(engine, tmp_path, "Zanzibar")
+    assert engine.stats().index_generation == first + 1
+    assert analysed and all(text.startswith("Zanzibar quay reopens\n") for text in analysed), "only the new chunks"
+    assert any(f"updated from lexical-{first:06d}.bm25" in r.getMessage() for r in caplog.records)
+    assert engine.search("Zanzibar quay cranes")[0].title == "Zanzibar quay reopens"
+    expected = hits_of(engine) + [[(h.chunk_id, h.score) for h in engine.search("Zanzibar quay cranes")]]
+    for saved in (engine.home / "index").glob("lexical-*.bm25"):
+        saved.unlink()  # a fresh engine over the same archive has no saved BM25 index to open or update
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+    assert hits_of(fresh) + [[(h.chunk_id, h.score) for h in fresh.search("Zanzibar quay cranes")]] == expected
+    fresh.close()
 
 
 def test_reading_answers_from_the_last_generation_and_counts_what_awaits_indexing(engine, tmp_path):

@@ -208,7 +208,7 @@ def test_empty_query_or_archive_returns_nothing(retriever):
 # -- the BM25 index saved with a generation ------------------------------------------------------------------------
 
 
-def build_with_file(articles, lexical_file, *, save):
+def build_with_file(articles, lexical_file, *, save, previous=None):
     from index.indexing.vectors import build_index
     from scripts.evaluation.retrievers import chunk_records
 
@@ -216,7 +216,9 @@ def build_with_file(articles, lexical_file, *, save):
     records = chunk_records(articles)
     vectors = embedder.encode_passages([r.text for r in records])
     index = build_index(np.array([r.chunk_id for r in records]), vectors, model_name="bag-of-words")
-    return HybridRetriever.build(records, index, embedder, lexical_file=lexical_file, save=save)
+    return HybridRetriever.build(
+        records, index, embedder, lexical_file=lexical_file, previous_lexical_file=previous, save=save
+    )
 
 
 QUESTIONS = ["FTX trial opening statements", "Chiefs Packers touchdowns", "latest Taylor Swift news"]
@@ -263,3 +265,38 @@ def test_a_damaged_saved_index_is_rebuilt_with_one_warning(tmp_path, caplog, ret
     assert results(rebuilt) == results(retriever)
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "BM25" in warnings[0].getMessage()
+
+
+def test_a_new_generation_updates_the_previous_saved_index_and_searches_as_a_fresh_build(
+    tmp_path, monkeypatch, retriever
+):
+    previous, path = tmp_path / "lexical-000001.bm25", tmp_path / "lexical-000002.bm25"
+    build_with_file(ARTICLES[:4], previous, save=True)  # the same chunk ids: they are numbered in article order
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("built afresh although the previous generation's index could be updated")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LexicalIndex, "build", no_build)
+        updated = build_with_file(ARTICLES, path, save=True, previous=previous)
+        assert results(updated) == results(retriever)
+        assert results(build_with_file(ARTICLES, path, save=False)) == results(retriever)  # saved, and opened
+
+
+@pytest.mark.parametrize("damage", ["missing", "old format", "flip", "truncate"])
+def test_an_unusable_previous_index_is_not_updated_but_the_index_built(tmp_path, caplog, retriever, damage):
+    previous, path = tmp_path / "lexical-000001.bm25", tmp_path / "lexical-000002.bm25"
+    build_with_file(ARTICLES[:4], previous, save=True)
+    data = previous.read_bytes()
+    if damage == "missing":
+        previous.unlink()
+    else:
+        old_format = b"ARCHIVIST-BM25\x01" + data[15:]
+        damaged = {"old format": old_format, "flip": data[:-1] + bytes([data[-1] ^ 1]), "truncate": data[:-9]}
+        previous.write_bytes(damaged[damage])
+    with caplog.at_level(logging.INFO, logger="index.retrieval.hybrid"):
+        built = build_with_file(ARTICLES, path, save=True, previous=previous)
+    assert results(built) == results(retriever) and path.exists()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == (damage != "missing") and all("BM25" in w for w in warnings)
+    assert any("built" in r.getMessage() for r in caplog.records)
