@@ -159,10 +159,9 @@ def shorten_quote(text: str, limit: int, measure: Callable[[str], int] = length)
         kept += sentence
     if kept.strip():
         return kept.rstrip() + ELLIPSIS
-    words = text.split(" ")
     kept = ""
-    for word in words:
-        candidate = f"{kept} {word}" if kept else word
+    for number, word in enumerate(text.split(" ")):
+        candidate = f"{kept} {word}" if number else word  # by position: a leading space is an empty first word
         if measure(candidate) > budget:
             break
         kept = candidate

@@ -190,3 +190,7 @@ def test_a_partial_answer_is_a_distinct_reply_naming_the_covered_topic():
     assert partial.description.startswith("The archive covers “Cranes \\*arrive\\*”, but none of its articles says")
     assert plain.description.startswith("The archive does not cover this question.")
     assert partial.colour != plain.colour
+
+
+def test_a_quote_cut_at_a_word_keeps_its_leading_space():
+    assert render.shorten_quote(" @everyone @everyone ", 20) == " @everyone…"
