@@ -9,10 +9,11 @@ An engine opened with ``read_only`` opens the database read-only and refuses eve
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,8 @@ from index.embedding.factory import load_embedder
 from index.errors import SyncBusy
 from index.filters import check_filters, checked_count, checked_text
 from index.gaps import Digest, Gap, NearArticle, gaps_from
-from index.indexing.indexer import Indexer, load_records, text_hash
+from index.indexing.indexer import Indexer, text_hash
+from index.indexing.vectors import VectorIndex, hash_rows
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.question import Question
 from index.retrieval.hybrid import ChunkRecord, HybridRetriever, passage_text
@@ -45,6 +47,7 @@ from index.store.pending import PendingQuestions, Resumable, WaitingQuestion
 from index.store.readers import AnswerRecord, Conversation, LoggedQuestion, ReaderLog, Vote, checked_since
 
 log = logging.getLogger(__name__)
+REFRESH_PAGE = 4096  # chunks checked against the generation at a time while a retriever reads them
 
 ANSWER_HITS = 10
 DIGEST_GAPS = 5  # gaps listed in a feedback digest
@@ -137,27 +140,37 @@ class Engine:
         and saved for the next process when ``save`` (a re-index).
         """
         embedder = self.embedder
-        records = load_records(self.store)
         found = self.indexer.open_latest(embedder)
         if found is None:
-            if records:
+            if self.store.count("chunks"):
                 log.warning("no usable vector index: searching by words only until `archivist index` runs")
-            retriever = HybridRetriever.build(records, None, embedder, fetch=self.store.chunk_records)
+            retriever = HybridRetriever.open(self.store.chunk_records, None, embedder, fetch=self.store.chunk_records)
             self._retriever, self._generation = retriever, None
-            self._pending = len({r.article_id for r in records})
+            self._pending = retriever.articles
             return
         record, vector_index = found
-        indexed = _indexed_records(
-            records, set(vector_index.ids.tolist()), self.store.known_vector_hashes(embedder.name)
-        )
-        self._pending = len({r.article_id for r in records} - {r.article_id for r in indexed})
-        if self._pending:
-            log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
+        articles: set[str] = set()
+        indexed_articles: set[str] = set()
+        in_generation = _generation_member(vector_index, lambda: self.store.known_vector_hashes(embedder.name))
+
+        def indexed() -> Iterator[ChunkRecord]:
+            """The chunks the generation embedded (by id, with the text it embedded), read anew at each call."""
+            page: list[ChunkRecord] = []
+            for chunk in itertools.chain(self.store.chunk_records(), [None]):
+                if chunk is not None:
+                    page.append(chunk)
+                    articles.add(chunk.article_id)
+                if page and (chunk is None or len(page) == REFRESH_PAGE):
+                    for kept in itertools.compress(page, in_generation(page)):
+                        indexed_articles.add(kept.article_id)
+                        yield kept
+                    page = []
+
         lexical_file = self.indexer.lexical_file(record.generation)
         generations = self.store.generations()  # newest first
         older = (self.indexer.lexical_file(g.generation) for g in generations if g.generation < record.generation)
         previous = next((path for path in older if path.exists()), None)
-        retriever = HybridRetriever.build(
+        retriever = HybridRetriever.open(
             indexed,
             vector_index,
             embedder,
@@ -166,6 +179,9 @@ class Engine:
             save=save,
             fetch=self.store.chunk_records,
         )
+        self._pending = len(articles - indexed_articles)
+        if self._pending:
+            log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
         if save:
             self.indexer.remove_stale_lexical_files()
         self._retriever, self._generation = retriever, record.generation
@@ -412,9 +428,19 @@ class Engine:
         return report
 
 
-def _indexed_records(records: Sequence[ChunkRecord], ids: set[int], embedded: set[str]) -> list[ChunkRecord]:
-    """The chunks an index generation holds: its ids, with text it embedded (a re-used id holds new text)."""
-    return [r for r in records if r.chunk_id in ids and text_hash(passage_text(r)) in embedded]
+def _generation_member(
+    vector_index: VectorIndex, embedded: Callable[[], set[str]]
+) -> Callable[[Sequence[ChunkRecord]], list[bool]]:
+    """Whether each chunk of a batch is in the generation: its id is a live row that embeds its current text.
+
+    A generation written before rows kept their text hashes says only which ids it holds; then the text must be one
+    with a stored vector (``embedded``: a re-used id may hold new text)."""
+    if vector_index.hashes is not None:
+        return lambda chunks: vector_index.holds(
+            np.array([c.chunk_id for c in chunks], np.int64), hash_rows([text_hash(passage_text(c)) for c in chunks])
+        ).tolist()
+    ids, known = set(vector_index.ids.tolist()), embedded()
+    return lambda chunks: [c.chunk_id in ids and text_hash(passage_text(c)) in known for c in chunks]
 
 
 def _now() -> datetime:

@@ -40,7 +40,7 @@ from index.indexing.vectors import (
     open_index,
     write_generation,
 )
-from index.models import ChunkRecord, IndexReport
+from index.models import IndexReport
 from index.retrieval.hybrid import passage_text
 from index.store.database import GenerationRecord, Store, VectorTable, utc_now
 from index.text.chunking import split_sentences
@@ -56,10 +56,6 @@ _LEXICAL_TEMP = re.compile(r"^\.lexical-\d{6,}\.bm25\..*\.tmp$")  # see LexicalI
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def load_records(store: Store) -> list[ChunkRecord]:
-    return list(store.chunk_records())
 
 
 def scan_chunks(store: Store) -> tuple[np.ndarray, list[str], str]:

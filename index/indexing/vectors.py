@@ -217,6 +217,15 @@ class VectorIndex:
         """The FAISS bytes of this index (uint8 array)."""
         return faiss.serialize_index(self._index)
 
+    def holds(self, chunk_ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """For each chunk id, whether a live row holds it with that text hash ((n, HASH_BYTES) ``hashes``); an
+        index without row hashes holds no text it can name, so nothing."""
+        if self._hashes is None or self.count == 0 or not len(chunk_ids):
+            return np.zeros(len(chunk_ids), dtype=bool)
+        slot = np.minimum(np.searchsorted(self._sorted_ids, chunk_ids), self.rows - 1)
+        rows = self._id_order[slot]
+        return (self._sorted_ids[slot] == chunk_ids) & (self._hashes[rows] == hashes).all(axis=1)
+
     def changes_for(self, ids: np.ndarray, hashes: np.ndarray) -> IndexChanges | None:
         """What turns this index into one of the chunk ``ids`` (n,) embedding the texts of ``hashes`` (n,
         HASH_BYTES): the live rows to kill and the positions of ``ids`` to add. None if this index has no row

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -33,7 +33,15 @@ import numpy as np
 from index.models import ChunkRecord, Filters, Hit
 from index.question import Question, freshness
 from index.retrieval.chunk_table import ChunkTable, Fetch, fetch_from
-from index.retrieval.lexical import DocumentKeys, LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
+from index.retrieval.lexical import (
+    DocumentKeys,
+    KeyReader,
+    LexicalIndex,
+    LexicalIndexUnusable,
+    documents_key,
+    text_hash64,
+    tokenize,
+)
 from index.retrieval.query import Catalog, QueryIntent
 
 logger = logging.getLogger(__name__)
@@ -120,44 +128,79 @@ class HybridRetriever:
         save: bool = False,
         fetch: Fetch | None = None,
     ) -> HybridRetriever:
-        """Index ``records`` for BM25; dense search uses ``vector_index`` (keyed by chunk id) and ``embedder``.
+        """``open`` over records held in memory (read back from them unless ``fetch`` is given)."""
+        return cls.open(
+            lambda: records,
+            vector_index,
+            embedder,
+            settings=settings,
+            lexical_file=lexical_file,
+            previous_lexical_file=previous_lexical_file,
+            save=save,
+            fetch=fetch or fetch_from(records),
+        )
 
-        The retriever keeps a ``ChunkTable`` of the records, not the records: the ones it returns are read with
-        ``fetch`` (by default from ``records``, which are then kept in memory).
+    @classmethod
+    def open(
+        cls,
+        source: Callable[[], Iterable[ChunkRecord]],
+        vector_index: VectorSearch | None,
+        embedder: QueryEmbedder | None,
+        *,
+        fetch: Fetch,
+        settings: RetrievalSettings | None = None,
+        lexical_file: Path | None = None,
+        previous_lexical_file: Path | None = None,
+        save: bool = False,
+    ) -> HybridRetriever:
+        """A retriever over the chunks ``source()`` yields; dense search uses ``vector_index`` (keyed by chunk id) and
+        ``embedder``, and the chunks it returns are read back with ``fetch``.
 
-        With ``lexical_file``, the BM25 index saved there is opened memory-mapped when it was built from exactly
+        One pass over ``source()`` makes the ``ChunkTable`` and the BM25 keys without holding a chunk's text. With
+        ``lexical_file``, the BM25 index saved there is then opened memory-mapped when it was built from exactly
         these chunks. Otherwise it is updated from the index saved at ``previous_lexical_file`` (an older
-        generation's: only new or changed chunks are tokenized) or, failing that, built; and saved if ``save``.
+        generation's), reading back only the texts of new or changed chunks, or, failing that, built from a second
+        pass that holds every text; and saved if ``save``.
         """
         settings = settings or RetrievalSettings()
-        fetch = fetch or fetch_from(records)
         started = time.perf_counter()
-        texts = [lexical_text(r) if settings.title_in_lexical else r.text for r in records]
-        ids = [r.chunk_id for r in records]
-        key = documents_key(ids, texts) if lexical_file is not None else ""
+        text_of = lexical_text if settings.title_in_lexical else passage_text
+        reader = KeyReader()
+        chunks = ChunkTable(_read_keys(source(), reader, text_of))
+        key, keys = reader.key(), reader.keys()
         if lexical_file is not None:
             try:
                 lexical = LexicalIndex.load(lexical_file, key=key)
-                logger.info("BM25 index over %d chunks opened in %.2fs", len(records), time.perf_counter() - started)
-                return cls(ChunkTable(records), lexical, vector_index, embedder, settings, fetch)
+                logger.info("BM25 index over %d chunks opened in %.2fs", len(chunks), time.perf_counter() - started)
+                return cls(chunks, lexical, vector_index, embedder, settings, fetch)
             except LexicalIndexUnusable as exc:
                 (logger.warning if lexical_file.exists() else logger.info)("not opening the BM25 index: %s", exc)
-        keys = DocumentKeys.of(ids, texts)
-        lexical = _updated(previous_lexical_file, texts, keys) if previous_lexical_file is not None else None
-        if lexical is not None:
-            how = f"updated from {previous_lexical_file.name}"
-        else:
-            how, lexical = "built", LexicalIndex.build(texts, keys=keys)
-        logger.info("BM25 index over %d chunks %s in %.2fs", len(records), how, time.perf_counter() - started)
+        lexical = None
+        if previous_lexical_file is not None:
+            lexical = _updated(previous_lexical_file, _StoredTexts(keys, fetch, text_of), keys)
+        how = f"updated from {previous_lexical_file.name}" if lexical is not None else "built"
+        if lexical is None:
+            records = list(source())  # one read, so the table, the keys and the texts agree
+            texts = [text_of(r) for r in records]
+            chunks, keys = ChunkTable(records), DocumentKeys.of([r.chunk_id for r in records], texts)
+            key = documents_key(keys.ids.tolist(), texts)
+            lexical = LexicalIndex.build(texts, keys=keys)
+            del records, texts
+        logger.info("BM25 index over %d chunks %s in %.2fs", len(chunks), how, time.perf_counter() - started)
         if lexical_file is not None and save:
             try:
                 lexical.save(lexical_file, key=key)
             except OSError as exc:
                 logger.warning("could not save the BM25 index to %s: %s", lexical_file, exc)
-        return cls(ChunkTable(records), lexical, vector_index, embedder, settings, fetch)
+        return cls(chunks, lexical, vector_index, embedder, settings, fetch)
 
     def __len__(self) -> int:
         return len(self._chunks)
+
+    @property
+    def articles(self) -> int:
+        """How many articles the chunks searched belong to."""
+        return len(self._chunks.article_ids)
 
     def search(
         self,
@@ -378,14 +421,49 @@ class _Codes:
         return self.names[self._codes[article]]
 
 
+def _read_keys(
+    records: Iterable[ChunkRecord], reader: KeyReader, text_of: Callable[[ChunkRecord], str]
+) -> Iterator[ChunkRecord]:
+    """``records`` as they come, each one's BM25 text read into ``reader`` on the way."""
+    for record in records:
+        reader.add(record.chunk_id, text_of(record))
+        yield record
+
+
+class _ChangedMeanwhile(Exception):
+    """A chunk's text is not the one the first pass read: an ingest changed it since."""
+
+
+class _StoredTexts(Sequence[str]):
+    """The BM25 texts of the documents ``keys`` names, read back one at a time when asked for, and checked."""
+
+    def __init__(self, keys: DocumentKeys, fetch: Fetch, text_of: Callable[[ChunkRecord], str]) -> None:
+        self._keys, self._fetch, self._text_of = keys, fetch, text_of
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, position):  # type: ignore[override] - read one position at a time
+        found = list(self._fetch([int(self._keys.ids[position])]))
+        text = self._text_of(found[0]) if found else None
+        if text is None or np.frombuffer(text_hash64(text), "<u8")[0] != self._keys.hashes[position]:
+            raise _ChangedMeanwhile
+        return text
+
+
 def _updated(previous_file: Path, texts: Sequence[str], keys: DocumentKeys) -> LexicalIndex | None:
-    """The BM25 index of ``texts`` updated from the one saved at ``previous_file``; None when that is unusable."""
+    """The BM25 index of ``texts`` updated from the one saved at ``previous_file``; None when that is unusable or
+    a text changed while it was read."""
     try:
         previous = LexicalIndex.load(previous_file)
     except LexicalIndexUnusable as exc:
         (logger.warning if previous_file.exists() else logger.info)("not updating the BM25 index: %s", exc)
         return None
-    return previous.updated(texts, keys)
+    try:
+        return previous.updated(texts, keys)
+    except _ChangedMeanwhile:
+        logger.info("the archive changed while the BM25 index was updated; building it instead")
+        return None
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:

@@ -108,13 +108,38 @@ class LexicalIndexUnusable(IndexUnavailable):
 
 def documents_key(ids: Iterable[int], documents: Iterable[str], *, k1: float = 1.2, b: float = 0.75) -> str:
     """A digest of the documents' ids and texts, in order, and of everything else that decides their BM25 scores."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{_analyser()} lucene k1={k1!r} b={b!r}\0".encode())
-    digest.update(np.fromiter(ids, np.int64).astype("<i8").tobytes())
-    for document in documents:
-        digest.update(document.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
-    return digest.hexdigest()
+    reader = KeyReader(k1=k1, b=b)
+    for document_id, document in zip(ids, documents, strict=True):
+        reader.add(document_id, document)
+    return reader.key()
+
+
+def text_hash64(document: str) -> bytes:
+    """The 8-byte hash that names a document's exact text in ``DocumentKeys``."""
+    return hashlib.blake2b(document.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+class KeyReader:
+    """Reads documents one at a time, holding none of them, for their ``documents_key`` and ``DocumentKeys``."""
+
+    def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
+        self._digest = hashlib.blake2b(digest_size=16)
+        self._digest.update(f"{_analyser()} lucene k1={k1!r} b={b!r}\0".encode())
+        self._ids: list[int] = []
+        self._hashes: list[bytes] = []
+
+    def add(self, document_id: int, document: str) -> None:
+        self._digest.update(int(document_id).to_bytes(8, "little", signed=True))
+        self._digest.update(document.encode("utf-8", "surrogatepass"))
+        self._digest.update(b"\0")
+        self._ids.append(document_id)
+        self._hashes.append(text_hash64(document))
+
+    def key(self) -> str:
+        return self._digest.hexdigest()
+
+    def keys(self) -> DocumentKeys:
+        return DocumentKeys(np.array(self._ids, dtype=np.int64), np.frombuffer(b"".join(self._hashes), "<u8"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,9 +154,7 @@ class DocumentKeys:
 
     @classmethod
     def of(cls, ids: Iterable[int], documents: Sequence[str]) -> DocumentKeys:
-        digests = b"".join(
-            hashlib.blake2b(d.encode("utf-8", "surrogatepass"), digest_size=8).digest() for d in documents
-        )
+        digests = b"".join(text_hash64(d) for d in documents)
         return cls(np.fromiter(ids, np.int64, count=len(documents)), np.frombuffer(digests, "<u8"))
 
     def __len__(self) -> int:

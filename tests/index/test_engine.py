@@ -1,5 +1,6 @@
 """The engine over a small real archive: search, ask, re-index and crash safety of the vector index."""
 
+import gc
 import logging
 import os
 import random
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -317,11 +319,11 @@ def test_a_no_op_index_in_a_new_process_loads_no_chunks_and_searches_stay_the_sa
     generation = engine.stats().index_generation
     fresh = Engine(engine.settings, embedder=engine.embedder)  # as `archivist index` starts
 
-    def no_load(store):
-        raise AssertionError("a re-index that changed nothing loaded every chunk")
+    def no_load(*args, **kwargs):
+        raise AssertionError("a re-index that changed nothing loaded every chunk for a new retriever")
 
     with monkeypatch.context() as patch:
-        patch.setattr(index.engine, "load_records", no_load)
+        patch.setattr(index.engine.HybridRetriever, "open", no_load)
         report = fresh.reindex()
     assert (report.embedded, report.generation) == (0, generation)
     assert hits_of(fresh) == expected
@@ -449,3 +451,25 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
     stats = engine.stats()
     assert stats.vectors == stats.chunks and engine.pending_articles() == 0, "the index agrees with the database"
     engine.close()
+
+
+def test_a_process_opening_the_archive_reads_the_chunks_as_a_stream_and_keeps_none(engine, monkeypatch):
+    monkeypatch.setattr("index.engine.REFRESH_PAGE", 4)
+    expected = hits_of(engine)
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)  # as `archivist run` starts
+    chunk_records, alive = fresh.store.chunk_records, []
+
+    def watched(ids=None):
+        seen = []
+        for record in chunk_records(ids):
+            seen.append(weakref.ref(record))
+            yield record
+        if ids is None:  # a pass over every chunk: how many of them are still held when it ends
+            del record
+            gc.collect()
+            alive.append(sum(ref() is not None for ref in seen))
+
+    monkeypatch.setattr(fresh.store, "chunk_records", watched)
+    assert hits_of(fresh) == expected
+    assert len(alive) == 1 and alive[0] <= 5 < engine.store.count("chunks")  # one pass; a page of 4 at most held
+    fresh.close()
