@@ -34,6 +34,7 @@ and ``hashes`` (the documents' keys), each at a 64-byte aligned offset.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import itertools
 import json
@@ -43,6 +44,7 @@ import os
 import re
 import struct
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -99,6 +101,7 @@ MAGIC = b"ARCHIVIST-BM25\x02"
 _HEADER_LENGTH = struct.Struct("<I")
 _ALIGN = 64
 _CHECKSUM_BLOCK = 1 << 24
+_SCORE_BLOCK = 1 << 20  # postings scored at a time
 _TF_DTYPES = ("|u1", "<u2", "<u4", "<u8")  # the smallest that holds the largest count is saved
 
 
@@ -185,8 +188,7 @@ class LexicalIndex:
         """Index ``documents``; ``keys`` name them for a later ``updated`` (default: their positions)."""
         documents = list(documents)
         keys = keys if keys is not None else DocumentKeys.of(range(len(documents)), documents)
-        words, terms, docs, tf = _postings([tokenize(d) for d in documents])
-        return _scored(words, terms, docs, tf, keys, k1=k1, b=b)
+        return _scored(*_postings(documents), keys, k1=k1, b=b)  # no local keeps the postings
 
     def updated(
         self, documents: Sequence[str], keys: DocumentKeys, *, k1: float = 1.2, b: float = 0.75
@@ -198,7 +200,7 @@ class LexicalIndex:
         """
         position = _previous_positions(self.keys, keys)
         fresh = np.flatnonzero(position < 0)
-        words, terms, docs, tf = _postings([tokenize(documents[i]) for i in fresh.tolist()])
+        words, terms, docs, tf = _postings(documents[i] for i in fresh.tolist())
         # Each previous document's new position (-1: gone), then its kept postings, all at once.
         moved = np.full(len(self), -1, np.int64)
         kept = np.flatnonzero(position >= 0)
@@ -267,8 +269,8 @@ class LexicalIndex:
         header = {**self._header(), "key": key}
         arrays = [np.ascontiguousarray(a, dtype=_dtypes(header["tf"])[n]) for n, a in self._arrays().items()]
         checksum = _checksum_start(header)
-        for array in arrays:
-            checksum.update(array.view(np.uint8))
+        for part in arrays:
+            checksum.update(part.view(np.uint8))
         header["counts"] = [int(a.size) for a in arrays]
         header["checksum"] = checksum.hexdigest()
         encoded = json.dumps(header, sort_keys=True).encode("utf-8")
@@ -329,9 +331,9 @@ class LexicalIndex:
         if offset != file_size:
             raise LexicalIndexUnusable(f"The BM25 index file {path} has trailing bytes.")
         digest = _checksum_start({k: v for k, v in header.items() if k not in ("counts", "checksum")})
-        for array in arrays.values():
-            for start in range(0, array.size, _CHECKSUM_BLOCK):
-                digest.update(np.ascontiguousarray(array[start : start + _CHECKSUM_BLOCK]).view(np.uint8))
+        for part in arrays.values():
+            for start in range(0, part.size, _CHECKSUM_BLOCK):
+                digest.update(np.ascontiguousarray(part[start : start + _CHECKSUM_BLOCK]).view(np.uint8))
         if digest.hexdigest() != checksum:
             raise LexicalIndexUnusable(f"The BM25 index file {path} is damaged: its checksum does not match.")
         indptr = arrays["indptr"]
@@ -404,18 +406,23 @@ def _previous_positions(previous: DocumentKeys, keys: DocumentKeys) -> np.ndarra
     return position
 
 
-def _postings(tokens: Sequence[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Tokenized documents as postings: their sorted distinct terms, and for each (document, term) pair the term's
-    index in them, the document's position in ``tokens`` and how often the term occurs there."""
-    flat = list(itertools.chain.from_iterable(tokens))
-    words = sorted(set(flat))
-    rank = {word: i for i, word in enumerate(words)}
-    term = np.fromiter(map(rank.__getitem__, flat), np.int64, count=len(flat))
-    lengths = np.fromiter(map(len, tokens), np.int64, count=len(tokens))
-    doc = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
-    pairs, tf = np.unique(term * max(len(tokens), 1) + doc, return_counts=True)  # sorted by term, then document
-    terms, docs = np.divmod(pairs, max(len(tokens), 1))
-    return words, terms, docs, tf
+def _postings(documents: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Documents as postings, tokenized one at a time: their sorted distinct terms, and for each (document, term)
+    pair the term's index in them, the document's position and how often the term occurs there. Only the postings
+    are held, as integers, never every token of every document (a token is a string object of its own)."""
+    column: dict[str, int] = {}  # term -> number, in the order first met
+    terms, docs, counts = array.array("i"), array.array("i"), array.array("i")
+    for position, document in enumerate(documents):
+        tf = Counter(column.setdefault(word, len(column)) for word in tokenize(document))
+        terms.extend(tf.keys())
+        counts.extend(tf.values())
+        docs.extend(itertools.repeat(position, len(tf)))
+    met = list(column)
+    order = sorted(range(len(met)), key=met.__getitem__)
+    rank = np.empty(len(met), dtype=np.int32)
+    rank[order] = np.arange(len(met), dtype=np.int32)
+    as_array = lambda values: np.frombuffer(values, np.int32) if values else np.zeros(0, np.int32)  # noqa: E731
+    return [met[i] for i in order], rank[as_array(terms)], as_array(docs), as_array(counts)
 
 
 def _scored(
@@ -432,13 +439,15 @@ def _scored(
     unused words dropped, postings sorted by term then document, every score computed from the counts."""
     size = len(keys)
     used = np.bincount(terms, minlength=len(words)) > 0
-    column = np.cumsum(used) - 1
+    column = (np.cumsum(used) - 1).astype(np.int32)
     words = list(itertools.compress(words, used.tolist()))
     terms = column[terms]
+    tf = tf.astype(next(t for t in _TF_DTYPES if not tf.size or tf.max() <= np.iinfo(t).max))
     # Postings mostly come in runs already in this order (a build's, and an update's kept and new ones when
     # documents keep their relative order): a stable sort merges runs in linear time.
-    order = np.argsort(terms * max(size, 1) + docs, kind="stable")
-    terms, docs, tf = terms[order], docs[order], tf[order]
+    order = np.argsort(terms.astype(np.int64) * max(size, 1) + docs, kind="stable")
+    terms, docs, tf = terms[order], docs[order].astype(np.int32), tf[order]
+    del order
     indptr = np.zeros(len(words) + 1, np.int64)
     np.cumsum(np.bincount(terms, minlength=len(words)), out=indptr[1:])
     # As bm25s computed them: idf in float64 via math.log, rounded to float32; the rest in float64, then float32.
@@ -446,9 +455,11 @@ def _scored(
     distinct, which = np.unique(df, return_inverse=True)
     idf = np.array([math.log(1 + (size - d + 0.5) / (d + 0.5)) for d in distinct.tolist()], np.float32)[which]
     lengths = np.bincount(docs, weights=tf, minlength=size)  # float64, exact: integers below 2**53
-    count = tf.astype(np.float64)
-    denominator = k1 * ((1 - b) + b * lengths[docs] / (lengths.mean() if size else 1.0)) + count
-    data = (idf[terms].astype(np.float64) * (count / denominator)).astype(np.float32)
-    tf_dtype = next(t for t in _TF_DTYPES if not tf.size or tf.max() <= np.iinfo(t).max)
-    arrays = {"data": data, "indices": docs.astype(np.int32), "indptr": indptr, "tf": tf.astype(tf_dtype)}
+    norm = k1 * ((1 - b) + b * lengths / (lengths.mean() if size else 1.0))  # per document
+    data = np.empty(tf.size, np.float32)
+    for start in range(0, tf.size, _SCORE_BLOCK):  # float64 only a block at a time
+        part = slice(start, start + _SCORE_BLOCK)
+        count = tf[part].astype(np.float64)
+        data[part] = (idf[terms[part]].astype(np.float64) * (count / (norm[docs[part]] + count))).astype(np.float32)
+    arrays = {"data": data, "indices": docs, "indptr": indptr, "tf": tf}
     return LexicalIndex({word: i for i, word in enumerate(words)}, arrays, keys, k1=k1, b=b)
