@@ -443,8 +443,8 @@ def _scored(
     words = list(itertools.compress(words, used.tolist()))
     terms = column[terms]
     tf = tf.astype(next(t for t in _TF_DTYPES if not tf.size or tf.max() <= np.iinfo(t).max))
-    # Postings mostly come in runs already in this order (a build's, and an update's kept and new ones when
-    # documents keep their relative order): a stable sort merges runs in linear time.
+    # Sorted by term, then document, with a stable sort (timsort for 64-bit keys): an update's postings come as runs
+    # already in this order, which it merges in linear time; a build's come by document and take a full sort.
     order = np.argsort(terms.astype(np.int64) * max(size, 1) + docs, kind="stable")
     terms, docs, tf = terms[order], docs[order].astype(np.int32), tf[order]
     del order
