@@ -10,19 +10,14 @@ computed on the old text, and its offsets may no longer point into the article.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from index.models import ChunkRecord
+from index.retrieval.lexical import text_hash64
 
 Fetch = Callable[[Sequence[int]], Iterable[ChunkRecord]]  # chunk ids -> those of their records that exist
-DIGEST_BYTES = 8
-
-
-def text_digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=DIGEST_BYTES).digest()
 
 
 class ChunkTable:
@@ -48,7 +43,7 @@ class ChunkTable:
                 self.categories.append((record.category or "").lower())
                 self.published.append(record.published_at)
             ids.append(record.chunk_id)
-            digests.append(text_digest(record.text))
+            digests.append(text_hash64(record.text))
             article_of.append(number)
         self.chunk_ids = np.array(ids, dtype=np.int64)
         self.article = np.array(article_of, dtype=np.int64)
@@ -69,7 +64,7 @@ class ChunkTable:
 
     def holds(self, position: int, record: ChunkRecord) -> bool:
         """Does ``record`` still have the text the chunk at ``position`` had when the table was made?"""
-        return np.frombuffer(text_digest(record.text), dtype=np.uint64)[0] == self._digests[position]
+        return np.frombuffer(text_hash64(record.text), dtype=np.uint64)[0] == self._digests[position]
 
 
 def fetch_from(records: Sequence[ChunkRecord]) -> Fetch:

@@ -21,8 +21,8 @@ postings (term counts) of every document whose id and hash are unchanged, tokeni
 every posting again, since ``N`` and ``avgdl`` moved: at a million passages tokenizing is most of a build's time.
 
 A saved index holds its keys and term counts besides its scores, and is saved under a ``documents_key`` of the
-exact documents (ids and texts): checking it when a process opens the file costs one pass of hashing over the texts,
-less than hashing each one for its key. ``load`` refuses (``LexicalIndexUnusable``) a file that is missing,
+exact documents (ids and texts). A process opening the file reads the texts once (``KeyReader``), hashing them
+together for that key and one by one for the keys an update would need if the file turns out unusable. ``load`` refuses (``LexicalIndexUnusable``) a file that is missing,
 truncated, damaged, of another format version, analyser or BM25 parameters, or (given a key) saved under another
 key, and the caller updates or builds afresh.
 
@@ -280,9 +280,9 @@ class LexicalIndex:
         try:
             with handle:
                 handle.write(MAGIC + _HEADER_LENGTH.pack(len(encoded)) + encoded)
-                for array in arrays:
+                for part in arrays:
                     handle.write(b"\0" * (-handle.tell() % _ALIGN))
-                    handle.write(array.view(np.uint8))
+                    handle.write(part.view(np.uint8))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, path)
