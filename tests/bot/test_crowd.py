@@ -6,6 +6,7 @@ question) quickly, so two hundred answers fit in a test; it records the order in
 
 import asyncio
 import dataclasses
+import gc
 import threading
 import time
 
@@ -88,6 +89,21 @@ async def test_two_hundred_members_at_once_with_default_settings_are_all_deferre
     newcomer = await discord_fake.slash("ask", {"question": QUESTION}, user_id=999)
     (answer,) = await discord_fake.wait_until(newcomer.replies, timeout=20)
     assert ARTICLE_5 in message_text(answer)
+
+
+def _full_collection_seconds() -> float:
+    started = time.perf_counter()
+    gc.collect()
+    return time.perf_counter() - started
+
+
+async def test_a_full_garbage_collection_while_serving_skips_what_the_process_held_when_the_bot_started(start_quick):
+    held = [[n] for n in range(500_000)]  # a long-running process's heap: modules, the engine, caches
+    before = _full_collection_seconds()
+    await start_quick()
+    serving = _full_collection_seconds()  # the loop stops for this long whenever a full collection runs
+    assert serving < before / 5, (before, serving)
+    assert len(held) == 500_000
 
 
 async def test_a_flood_from_one_server_does_not_hold_back_another_servers_question(start_quick, discord_fake):
