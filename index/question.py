@@ -58,6 +58,7 @@ _ANAPHORA = re.compile(
 )
 _WORD = re.compile(r"[\w'’.-]*\w")
 _RUN_OF_NAMES = re.compile(r"\b[A-Z][\w'’.-]*(?:[ ]+[A-Z][\w'’.-]*)*")
+_POSSESSIVE = re.compile(r"['’]s\b")
 _QUESTION_WORDS = frozenset("what who whom whose which when where why how and but also so then plus".split())
 
 
@@ -80,6 +81,11 @@ class Question:
     intent: (
         QueryIntent  # outlets, authors, sections, date ranges and retrieval's recency wish (``index.retrieval.query``)
     )
+
+    @property
+    def bare_names(self) -> tuple[str, ...]:
+        """Its names as an article writes them on their own: a possessive ending dropped ("nato's" -> "nato")."""
+        return tuple(_POSSESSIVE.sub("", name) for name in self.names)
 
     @property
     def dates(self) -> tuple[DateRange, ...]:

@@ -168,7 +168,7 @@ def _typed(question: Question, ranked: Sequence[RankedQuote]) -> float:
 def _anchored(
     question: Question, hits: Sequence[Hit], ranked: Sequence[RankedQuote], bodies: Mapping[str, str] | None
 ) -> float:
-    if not question.names:
+    if not question.bare_names:
         return 1.0
     quoted = {r.quote.article_id: r.quote.title or "" for r in ranked}
     texts = []
@@ -178,7 +178,7 @@ def _anchored(
             body = " ".join(h.text for h in hits if h.article_id == article_id)
         texts.append(f"{title}\n{body}")
     text = " ".join(" ".join(texts).lower().split())
-    return sum(1 for name in question.names if name in text) / len(question.names)
+    return sum(1 for name in question.bare_names if name in text) / len(question.bare_names)
 
 
 def _names_later_year(text: str, hits: Sequence[Hit]) -> bool:

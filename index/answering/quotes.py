@@ -66,6 +66,7 @@ def rank_quotes(
     for hit in hits:
         hit_of.setdefault(hit.article_id, hit)
     terms = set(question.terms)
+    elsewhere = off_subject(question, hit_of, bodies)
 
     chosen: list[RankedQuote] = []
     taken: dict[str, list[tuple[int, int]]] = {}
@@ -74,7 +75,7 @@ def rank_quotes(
         if len(chosen) >= max_quotes:
             break
         article_id = sentence.article_id
-        if article_id not in taken and len(taken) >= max_articles:
+        if article_id in elsewhere or (article_id not in taken and len(taken) >= max_articles):
             continue
         body = bodies[article_id]
         grown = grow(
@@ -96,6 +97,21 @@ def rank_quotes(
         taken.setdefault(article_id, []).append((start, end))
         chosen.append(RankedQuote(_quote(hit_of[article_id], body, start, end, sentence.score), sentence))
     return chosen
+
+
+def off_subject(question: Question, hit_of: Mapping[str, Hit], bodies: Mapping[str, str]) -> set[str]:
+    """Articles that name none of the question's names that another retrieved article names: asked why Zelensky
+    resigned, an article about someone else who resigned is on the question's words but not on its subject."""
+    if not question.bare_names:
+        return set()
+    texts = {
+        article_id: " ".join(f"{hit.title or ''} {bodies.get(article_id, '')}".lower().split())
+        for article_id, hit in hit_of.items()
+    }
+    named = [name for name in question.bare_names if any(name in text for text in texts.values())]
+    if not named:
+        return set()
+    return {article_id for article_id, text in texts.items() if not any(name in text for name in named)}
 
 
 def select_quotes(

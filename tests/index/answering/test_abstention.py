@@ -141,6 +141,8 @@ def test_anchored_reads_the_quoted_articles_whole_for_the_questions_names():
     assert sig.names == 1.0 and sig.anchored == 0.5  # "Celtics" is in the quoted article, "Kevin Durant" is not
     right = "How many points did LeBron James score against the Celtics?"
     assert signals(right, hits, ranked, bodies=bodies).anchored == 1.0
+    possessive = "How many points did LeBron James's team score against the Celtics?"  # the article says "LeBron James"
+    assert signals(possessive, hits, ranked, bodies=bodies).anchored == 1.0
 
 
 def test_later_marks_a_question_about_a_year_after_the_newest_article_found():

@@ -235,3 +235,14 @@ def test_candidate_features_describe_each_sentence_in_model_order():
     assert first["similarity_gap"] == 0.0 and all(r["similarity_gap"] <= 0.0 for r in row.values())
     assert first["overlap"] > max(r["overlap"] for s, r in row.items() if s != 0)
     assert row[bodies["sn"].index("The Dodgers")]["number_asked"] == 0.0
+
+
+def test_an_article_that_never_names_the_questions_subject_is_not_quoted_when_another_does():
+    hits = [hit("weather", 3.0), hit("sport", 2.0), hit("gm", 1.0)]
+    embedder = BagOfWordsEmbedder()
+    # the weather article shares "schools" and "closed"; only the GM article names GM
+    quotes = select_quotes("Why were GM schools closed?", hits, BODIES, embedder=embedder)
+    assert quotes and {q.article_id for q in quotes} == {"gm"}
+    # a name no retrieved article holds says nothing about which article is on the subject: all stay quotable
+    quotes = select_quotes("Why were Ford schools closed?", hits, BODIES, embedder=embedder)
+    assert "weather" in {q.article_id for q in quotes}
