@@ -1,6 +1,6 @@
 """How the embedded archive (SQLite + FAISS + BM25) scales: build, re-index and serve a synthetic archive of N passages.
 
-    .venv/bin/python scripts/bench_scale.py [--passages 100000] [--queries 200] [--home DIR] [--keep]
+    .venv/bin/python scripts/bench_scale.py [--passages 100000] [--queries 200] [--asks 50] [--home DIR] [--keep]
 
 The archive is recombined from real sentences of MultiHop-RAG and SQuAD v1.1 dev (never bbc_news, which is kept for
 measurement), written as JSONL files and taken through the real ingest, index and search code. Vectors come from a
@@ -11,7 +11,8 @@ time. Each step runs in its own process, timed by wall clock, with its peak RSS 
 2. a full ``index`` (passage vectors, FAISS generation, sentence vectors, and the retriever a search needs);
 3. a no-op re-index of the unchanged archive;
 4. a fresh process that opens the archive, answers one search (cold start, from process launch), then ``--queries``
-   warm searches (p50/p95) and reports its RSS;
+   warm searches (p50/p95), then ``--asks`` answers to the first of the same questions through ``Engine.ask`` (the
+   real quote models and verifier over the stand-in vectors; p50/p95) and reports its RSS;
 5. ``ingest`` of 1% new articles, then an incremental ``index`` (stub vectors, so nearly no embedding time).
 
 Prints a Markdown table, then the database size by table and the index files on disk.
@@ -151,7 +152,7 @@ def step_index(home: Path, full: bool = False, **_: object) -> dict:
     return {"embedded": report.embedded, "sentences": report.sentences_embedded, "vectors": report.total_vectors}
 
 
-def step_serve(home: Path, queries: Path, launched: float, **_: object) -> dict:
+def step_serve(home: Path, queries: Path, launched: float, asks: int = 0, **_: object) -> dict:
     engine = open_engine(home, read_only=True)
     questions = json.loads(queries.read_text())
     first = engine.search(questions[0])
@@ -161,14 +162,30 @@ def step_serve(home: Path, queries: Path, launched: float, **_: object) -> dict:
         started = time.perf_counter()
         engine.search(question)
         timings.append(time.perf_counter() - started)
-    return {
+    served = {
         "cold_s": cold,
         "first_hits": len(first),
         "p50_ms": 1000 * float(np.percentile(timings, 50)),
         "p95_ms": 1000 * float(np.percentile(timings, 95)),
         "searches": len(timings),
-        "rss_mb": current_rss_mb(),
     }
+    if asks:
+        # The whole answer path: search, candidate sentences (their stored stub vectors), both quote models, the
+        # real verifier and abstention. The first `ask` loads the verifier; the searches above warmed the rest.
+        started = time.perf_counter()
+        engine.ask(questions[0])
+        served["first_ask_s"] = time.perf_counter() - started
+        ask_timings = []
+        for question in questions[1 : asks + 1]:
+            started = time.perf_counter()
+            engine.ask(question)
+            ask_timings.append(time.perf_counter() - started)
+        served |= {
+            "ask_p50_ms": 1000 * float(np.percentile(ask_timings, 50)),
+            "ask_p95_ms": 1000 * float(np.percentile(ask_timings, 95)),
+            "asks": len(ask_timings),
+        }
+    return served | {"rss_mb": current_rss_mb()}
 
 
 STEPS: dict[str, Callable[..., dict]] = {"ingest": step_ingest, "index": step_index, "serve": step_serve}
@@ -238,6 +255,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=30_000, help="passages to aim for (default 30,000)")
     parser.add_argument("--queries", type=int, default=200, help="warm searches to time (default 200)")
+    parser.add_argument(
+        "--asks", type=int, default=50, help="warm answers to time after the searches, the same questions (default 50)"
+    )
     parser.add_argument("--home", type=Path, help="archive folder (default: a new temp folder, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the archive folder")
     parser.add_argument("--seed", type=int, default=18)
@@ -263,7 +283,7 @@ def main() -> None:
         logging.info("index: %s", indexed)
         noop = run_step("index", timeout, home=home)
         logging.info("no-op index: %s", noop)
-        served = run_step("serve", timeout, home=home, queries=queries, launched=time.time())
+        served = run_step("serve", timeout, home=home, queries=queries, launched=time.time(), asks=args.asks)
         logging.info("serve: %s", served)
         new_articles = max(1, articles // 100)  # 1% new articles, then an incremental re-index
         write_update(work / "update", articles, new_articles, args.seed)
@@ -284,15 +304,21 @@ def main() -> None:
     print(f"| full index (stub vectors) | {indexed['wall_s']:.1f} | {indexed['peak_rss_mb']:,.0f} |")
     print(f"| no-op re-index | {noop['wall_s']:.1f} | {noop['peak_rss_mb']:,.0f} |")
     print(f"| cold start to first search result | {served['cold_s']:.1f} | |")
-    print(f"| serving process after {served['searches']} searches | | {served['peak_rss_mb']:,.0f} |")
+    answers = f" and {served['asks']} answers" if served.get("asks") else ""
+    print(f"| serving process after {served['searches']} searches{answers} | | {served['peak_rss_mb']:,.0f} |")
     print(f"| ingest of {new_articles:,} new articles (1%) | {update['wall_s']:.1f} | {update['peak_rss_mb']:,.0f} |")
     print(
         f"| incremental re-index ({incremental['embedded']:,} passages, {incremental['sentences']:,} sentences) "
         f"| {incremental['wall_s']:.1f} | {incremental['peak_rss_mb']:,.0f} |"
     )
-    print(
-        f"\nwarm search: p50 {served['p50_ms']:.1f} ms, p95 {served['p95_ms']:.1f} ms ({served['searches']} queries)\n"
-    )
+    print(f"\nwarm search: p50 {served['p50_ms']:.1f} ms, p95 {served['p95_ms']:.1f} ms ({served['searches']} queries)")
+    if served.get("asks"):
+        print(
+            f"warm ask: p50 {served['ask_p50_ms']:.1f} ms, p95 {served['ask_p95_ms']:.1f} ms ({served['asks']} questions; "
+            f"{served['ask_p95_ms'] / served['p95_ms']:.1f}x the warm search p95 of the same process); "
+            f"first ask {served['first_ask_s']:.1f} s"
+        )
+    print()
     print("| stored | MB |")
     print("|---|---:|")
     for name in ("articles", "chunks", "vectors", "sentence_vectors"):
