@@ -42,6 +42,7 @@ class Conversations:
     def __init__(self, engine: ArchiveEngine) -> None:
         self.engine = engine
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="archivist-memory")
+        self._closed = False
         self._paging: OrderedDict[tuple[int, int], Paging] = OrderedDict()
 
     async def _run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -49,6 +50,7 @@ class Conversations:
 
     async def close(self) -> None:
         """Drop the calls not started and wait for the running ones (short writes), so none runs on a closed archive."""
+        self._closed = True
         stop = functools.partial(self._pool.shutdown, wait=True, cancel_futures=True)
         await asyncio.get_running_loop().run_in_executor(None, stop)
 
@@ -73,6 +75,9 @@ class Conversations:
             return None
 
     async def release_waiting(self, question_id: int) -> None:
+        if self._closed:  # an answer delivered while the bot stops: kept, so the next start may answer it again
+            log.info("stopping: an answered question stays kept; the next start may answer it again")
+            return
         try:
             await self._run(self.engine.release_waiting, question_id)
         except (ArchivistError, OSError, sqlite3.Error):
