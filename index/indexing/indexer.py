@@ -190,7 +190,9 @@ class Indexer:
                 added = [hashes[position] for position in changes.add.tolist()]
                 return previous.updated(changes, self._stored_matrix(embedder, added, changed), ids, rows)
         matrix = self._stored_matrix(embedder, hashes, changed)
-        return build_index(ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name, hashes=rows)
+        return build_index(
+            ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name, hashes=rows, overwrite=True
+        )
 
     def _stored_matrix(self, embedder: Embedder, hashes: Sequence[str], changed: int) -> np.ndarray:
         """The stored vectors of ``hashes``, one row each, read a few thousand at a time in hash order."""

@@ -13,7 +13,7 @@ term's scores are precomputed as one column (``data`` and ``indices`` from ``ind
 a query is a gather-add over its terms' columns.
 
 An index is held in one canonical form: terms sorted, each term's postings in document order. Building afresh and
-updating from a previous index (``updated``) both end in ``_scored``, so the same documents give the same arrays
+updating from a previous index (``updated``) both end in ``_assembled``, so the same documents give the same arrays
 and exactly the same scores whichever way they came.
 
 Each document is known by ``DocumentKeys``: an id (a chunk id) and a hash of its text. ``updated`` keeps the
@@ -45,7 +45,7 @@ import re
 import struct
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -102,7 +102,10 @@ _HEADER_LENGTH = struct.Struct("<I")
 _ALIGN = 64
 _CHECKSUM_BLOCK = 1 << 24
 _SCORE_BLOCK = 1 << 20  # postings scored at a time
+_MERGE_BLOCK = 1 << 20  # postings an update merges and sorts at a time
 _TF_DTYPES = ("|u1", "<u2", "<u4", "<u8")  # the smallest that holds the largest count is saved
+
+Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # terms, documents and term counts, one entry per pair
 
 
 class LexicalIndexUnusable(IndexUnavailable):
@@ -188,7 +191,8 @@ class LexicalIndex:
         """Index ``documents``; ``keys`` name them for a later ``updated`` (default: their positions)."""
         documents = list(documents)
         keys = keys if keys is not None else DocumentKeys.of(range(len(documents)), documents)
-        return _scored(*_postings(documents), keys, k1=k1, b=b)  # no local keeps the postings
+        words, runs = _runs(documents)
+        return _assembled(words, lambda: _merged_runs(runs, len(words)), keys, k1=k1, b=b)
 
     def updated(
         self, documents: Sequence[str], keys: DocumentKeys, *, k1: float = 1.2, b: float = 0.75
@@ -200,30 +204,58 @@ class LexicalIndex:
         """
         position = _previous_positions(self.keys, keys)
         fresh = np.flatnonzero(position < 0)
-        words, terms, docs, tf = _postings(documents[i] for i in fresh.tolist())
-        # Each previous document's new position (-1: gone), then its kept postings, all at once.
-        moved = np.full(len(self), -1, np.int64)
+        words, runs = _runs(documents[i] for i in fresh.tolist())
+        terms, docs, tf = _joined(runs)
+        del runs
+        # Each previous document's new position (-1: gone).
+        moved = np.full(len(self), -1, np.int32)
         kept = np.flatnonzero(position >= 0)
         moved[position[kept]] = kept
-        old_terms = np.repeat(np.arange(len(self._vocabulary), dtype=np.int64), np.diff(self._indptr))
-        new_docs = moved[self._indices]
-        keep = new_docs >= 0
         # Both vocabularies are sorted: Python's sort merges the two runs in linear time.
         previous_words = list(self._vocabulary)
         merged = list(dict.fromkeys(sorted(previous_words + words)))
         column = {word: i for i, word in enumerate(merged)}
-        old_column = np.fromiter(map(column.__getitem__, previous_words), np.int64, count=len(previous_words))
-        new_column = np.fromiter(map(column.__getitem__, words), np.int64, count=len(words))
+        old_column = np.fromiter(map(column.__getitem__, previous_words), np.int32, count=len(previous_words))
+        new_column = np.fromiter(map(column.__getitem__, words), np.int32, count=len(words))
         logger.info("BM25 index of %d documents: %d reused, %d tokenized", len(keys), kept.size, fresh.size)
-        return _scored(
-            merged,
-            np.concatenate([old_column[old_terms[keep]], new_column[terms]]),
-            np.concatenate([new_docs[keep], fresh[docs]]),
-            np.concatenate([self._tf[keep], tf]),
-            keys,
-            k1=k1,
-            b=b,
-        )
+        terms, docs = new_column[terms], fresh[docs]
+        order = np.lexsort((docs, terms))  # the new postings by term, then document: few, so sorted at once
+        added = (terms[order], docs[order], tf[order])
+        del terms, docs, tf, order
+
+        def blocks() -> Iterator[Postings]:
+            return self._merged(added, old_column, moved, len(merged), len(keys))
+
+        return _assembled(merged, blocks, keys, k1=k1, b=b)
+
+    def _merged(
+        self, added: Postings, old_column: np.ndarray, moved: np.ndarray, words: int, size: int
+    ) -> Iterator[Postings]:
+        """This index's postings of the documents kept (``moved``: each one's new position, -1 if gone) under the
+        merged vocabulary's columns (``old_column``; ``words`` in all), merged with the ``added`` postings (sorted by
+        term, then document), in blocks of whole terms of about ``_MERGE_BLOCK`` postings, each sorted by term, then
+        document: never every posting at once in 64-bit integers, as a global sort would need."""
+        indptr, columns = self._indptr, old_column.size
+        start = first_word = 0
+        while True:
+            end = columns
+            if start < columns:  # whole terms, at least one, up to _MERGE_BLOCK postings
+                end = int(np.searchsorted(indptr, indptr[start] + _MERGE_BLOCK, side="right")) - 1
+                end = min(max(end, start + 1), columns)
+            last_word = int(old_column[end]) if end < columns else words
+            low, high = int(indptr[start]), int(indptr[end])
+            terms = np.repeat(old_column[start:end], np.diff(indptr[start : end + 1]))
+            docs = moved[self._indices[low:high]]
+            keep = docs >= 0
+            new = slice(*np.searchsorted(added[0], [first_word, last_word]))
+            terms = np.concatenate([terms[keep], added[0][new]])
+            docs = np.concatenate([docs[keep], added[1][new]])
+            tf = np.concatenate([self._tf[low:high][keep], added[2][new]])
+            order = np.argsort((terms - first_word).astype(np.int64) * max(size, 1) + docs, kind="stable")
+            yield terms[order], docs[order], tf[order]
+            if end >= columns:
+                return
+            start, first_word = end, last_word
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -318,22 +350,34 @@ class LexicalIndex:
             or not all(isinstance(word, str) for word in vocabulary)
         ):
             raise LexicalIndexUnusable(f"The BM25 index file {path} has an unreadable header.")
+        digest = _checksum_start({k: v for k, v in header.items() if k not in ("counts", "checksum")})
         arrays = {}
-        for (name, dtype), count in zip(dtypes.items(), counts, strict=True):
-            offset += -offset % _ALIGN
-            end = offset + count * dtype.itemsize
-            if end > file_size:
-                raise LexicalIndexUnusable(f"The BM25 index file {path} is truncated.")
-            arrays[name] = (
-                np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(count,)) if count else np.empty(0, dtype)
-            )
-            offset = end
+        try:
+            with open(path, "rb") as handle:  # one file for the maps and the checksum, even if the path is replaced
+                for (name, dtype), count in zip(dtypes.items(), counts, strict=True):
+                    offset += -offset % _ALIGN
+                    end = offset + count * dtype.itemsize
+                    if end > file_size:
+                        raise LexicalIndexUnusable(f"The BM25 index file {path} is truncated.")
+                    arrays[name] = (
+                        np.memmap(handle, dtype=dtype, mode="r", offset=offset, shape=(count,))
+                        if count
+                        else np.empty(0, dtype)
+                    )
+                    # Read, not through the map: pages read through it would all stay in this process's memory.
+                    handle.seek(offset)
+                    while offset < end:
+                        block = handle.read(min(_CHECKSUM_BLOCK, end - offset))
+                        if not block:
+                            raise LexicalIndexUnusable(f"The BM25 index file {path} is truncated.")
+                        digest.update(block)
+                        offset += len(block)
+        except OSError as error:
+            raise LexicalIndexUnusable(f"The BM25 index file {path} cannot be read: {error.strerror}.") from error
+        except ValueError as error:  # the file shrank after its header was read: a map would reach past its end
+            raise LexicalIndexUnusable(f"The BM25 index file {path} is truncated.") from error
         if offset != file_size:
             raise LexicalIndexUnusable(f"The BM25 index file {path} has trailing bytes.")
-        digest = _checksum_start({k: v for k, v in header.items() if k not in ("counts", "checksum")})
-        for part in arrays.values():
-            for start in range(0, part.size, _CHECKSUM_BLOCK):
-                digest.update(np.ascontiguousarray(part[start : start + _CHECKSUM_BLOCK]).view(np.uint8))
         if digest.hexdigest() != checksum:
             raise LexicalIndexUnusable(f"The BM25 index file {path} is damaged: its checksum does not match.")
         indptr = arrays["indptr"]
@@ -406,60 +450,99 @@ def _previous_positions(previous: DocumentKeys, keys: DocumentKeys) -> np.ndarra
     return position
 
 
-def _postings(documents: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Documents as postings, tokenized one at a time: their sorted distinct terms, and for each (document, term)
-    pair the term's index in them, the document's position and how often the term occurs there. Only the postings
-    are held, as integers, never every token of every document (a token is a string object of its own)."""
+def _runs(documents: Iterable[str]) -> tuple[list[str], list[Postings]]:
+    """Documents as postings, tokenized one at a time: their sorted distinct terms, and runs of postings (for each
+    (document, term) pair, the term's index in them, the document's position and how often the term occurs there),
+    each run a span of consecutive documents of about ``_MERGE_BLOCK`` postings, sorted by term, then document.
+    Only the postings are held, as 32-bit integers, never every token of every document (a token is a string object
+    of its own), and no sort ever spans more than one run."""
     column: dict[str, int] = {}  # term -> number, in the order first met
+    runs: list[Postings] = []
     terms, docs, counts = array.array("i"), array.array("i"), array.array("i")
+    as_array = lambda values: np.frombuffer(values, np.int32) if values else np.zeros(0, np.int32)  # noqa: E731
     for position, document in enumerate(documents):
         tf = Counter(column.setdefault(word, len(column)) for word in tokenize(document))
         terms.extend(tf.keys())
         counts.extend(tf.values())
         docs.extend(itertools.repeat(position, len(tf)))
+        if len(terms) >= _MERGE_BLOCK:
+            runs.append((as_array(terms), as_array(docs), as_array(counts)))
+            terms, docs, counts = array.array("i"), array.array("i"), array.array("i")
+    if terms:
+        runs.append((as_array(terms), as_array(docs), as_array(counts)))
     met = list(column)
     order = sorted(range(len(met)), key=met.__getitem__)
     rank = np.empty(len(met), dtype=np.int32)
     rank[order] = np.arange(len(met), dtype=np.int32)
-    as_array = lambda values: np.frombuffer(values, np.int32) if values else np.zeros(0, np.int32)  # noqa: E731
-    return [met[i] for i in order], rank[as_array(terms)], as_array(docs), as_array(counts)
+    for number, (terms, docs, counts) in enumerate(runs):
+        terms = rank[terms]
+        by_term = np.argsort(terms, kind="stable")  # documents come in order, so this sorts by term, then document
+        runs[number] = (terms[by_term], docs[by_term], counts[by_term])
+    return [met[i] for i in order], runs
 
 
-def _scored(
-    words: list[str],
-    terms: np.ndarray,
-    docs: np.ndarray,
-    tf: np.ndarray,
-    keys: DocumentKeys,
-    *,
-    k1: float,
-    b: float,
+def _joined(runs: Sequence[Postings]) -> Postings:
+    """The postings of ``runs``, one after another."""
+    if not runs:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return tuple(np.concatenate([run[part] for run in runs]) for part in range(3))
+
+
+def _merged_runs(runs: Sequence[Postings], words: int) -> Iterator[Postings]:
+    """The postings of ``runs`` (each sorted by term, then document, and each run's documents after the previous
+    run's) in blocks of whole terms of about ``_MERGE_BLOCK`` postings, each sorted by term, then document."""
+    df = np.zeros(words, np.int64)
+    for terms, _, _ in runs:
+        df += np.bincount(terms, minlength=words)
+    ends = np.cumsum(df)
+    cuts = np.unique(np.searchsorted(ends, np.arange(_MERGE_BLOCK, int(ends[-1]) if words else 0, _MERGE_BLOCK)))
+    bounds = [0, *(int(c) + 1 for c in cuts if c + 1 < words), words]
+    for first, last in itertools.pairwise(bounds):
+        spans = (slice(*np.searchsorted(run[0], [first, last])) for run in runs)
+        terms, docs, tf = _joined([tuple(part[span] for part in run) for run, span in zip(runs, spans, strict=True)])
+        by_term = np.argsort(terms, kind="stable")  # the runs come in document order
+        yield terms[by_term], docs[by_term], tf[by_term]
+
+
+def _assembled(
+    words: list[str], blocks: Callable[[], Iterator[Postings]], keys: DocumentKeys, *, k1: float, b: float
 ) -> LexicalIndex:
-    """The index of postings (``terms[i]`` indexes ``words`` and occurs ``tf[i]`` times in document ``docs[i]``):
-    unused words dropped, postings sorted by term then document, every score computed from the counts."""
+    """The index of the postings ``blocks()`` yields (``terms`` indexing ``words``, ``docs``, ``tf``), block after block
+    in term order and each sorted by term, then document: unused words dropped, every score computed from the counts.
+
+    Two passes over the blocks: the first counts each term's documents and each document's length, the second
+    scores the postings into arrays of their final size, so memory holds the result and one block."""
     size = len(keys)
-    used = np.bincount(terms, minlength=len(words)) > 0
+    df = np.zeros(len(words), np.int64)
+    lengths = np.zeros(size, np.float64)  # exact: integers below 2**53, in any order
+    largest = 0
+    for terms, docs, tf in blocks():
+        df += np.bincount(terms, minlength=len(words))
+        lengths += np.bincount(docs, weights=tf, minlength=size)
+        largest = max(largest, int(tf.max()) if tf.size else 0)
+    used = df > 0
     column = (np.cumsum(used) - 1).astype(np.int32)
     words = list(itertools.compress(words, used.tolist()))
-    terms = column[terms]
-    tf = tf.astype(next(t for t in _TF_DTYPES if not tf.size or tf.max() <= np.iinfo(t).max))
-    # Sorted by term, then document, with a stable sort (timsort for 64-bit keys): an update's postings come as runs
-    # already in this order, which it merges in linear time; a build's come by document and take a full sort.
-    order = np.argsort(terms.astype(np.int64) * max(size, 1) + docs, kind="stable")
-    terms, docs, tf = terms[order], docs[order].astype(np.int32), tf[order]
-    del order
+    df = df[used]
     indptr = np.zeros(len(words) + 1, np.int64)
-    np.cumsum(np.bincount(terms, minlength=len(words)), out=indptr[1:])
+    np.cumsum(df, out=indptr[1:])
     # As bm25s computed them: idf in float64 via math.log, rounded to float32; the rest in float64, then float32.
-    df = np.diff(indptr)
     distinct, which = np.unique(df, return_inverse=True)
     idf = np.array([math.log(1 + (size - d + 0.5) / (d + 0.5)) for d in distinct.tolist()], np.float32)[which]
-    lengths = np.bincount(docs, weights=tf, minlength=size)  # float64, exact: integers below 2**53
     norm = k1 * ((1 - b) + b * lengths / (lengths.mean() if size else 1.0))  # per document
-    data = np.empty(tf.size, np.float32)
-    for start in range(0, tf.size, _SCORE_BLOCK):  # float64 only a block at a time
-        part = slice(start, start + _SCORE_BLOCK)
-        count = tf[part].astype(np.float64)
-        data[part] = (idf[terms[part]].astype(np.float64) * (count / (norm[docs[part]] + count))).astype(np.float32)
-    arrays = {"data": data, "indices": docs, "indptr": indptr, "tf": tf}
+    del lengths
+    total = int(indptr[-1])
+    data, indices = np.empty(total, np.float32), np.empty(total, np.int32)
+    counts = np.empty(total, next(t for t in _TF_DTYPES if largest <= np.iinfo(t).max))
+    done = 0
+    for terms, docs, tf in blocks():
+        for start in range(0, tf.size, _SCORE_BLOCK):  # float64 only a slice at a time
+            part = slice(start, start + _SCORE_BLOCK)
+            count = tf[part].astype(np.float64)
+            scores = idf[column[terms[part]]].astype(np.float64) * (count / (norm[docs[part]] + count))
+            data[done + start : done + start + count.size] = scores.astype(np.float32)
+        indices[done : done + tf.size] = docs
+        counts[done : done + tf.size] = tf
+        done += tf.size
+    arrays = {"data": data, "indices": indices, "indptr": indptr, "tf": counts}
     return LexicalIndex({word: i for i, word in enumerate(words)}, arrays, keys, k1=k1, b=b)

@@ -1,7 +1,9 @@
 import dataclasses
 import hashlib
 import json
+import os
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -158,6 +160,71 @@ def test_an_opened_index_reads_its_vectors_from_the_shared_file_not_private_memo
     grown = private_memory_mb() - before
     graph = 0 if threshold > count else count * 2 * HNSW_M * 4 / 1e6  # HNSW links are read into memory
     assert grown < graph + 10, f"opening the index took {grown:.0f} MB of private memory"
+
+
+def file_memory_mb() -> float:
+    """This process's resident pages of mapped files."""
+    for line in open("/proc/self/status"):
+        if line.startswith("RssFile:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/self/status RssFile here")
+
+
+@pytest.fixture
+def big_generation(tmp_path):
+    """A written generation of 20 MB of vectors with row hashes, its chunk ids, and the manifest."""
+    count, dim = 10_000, 512
+    vectors = np.random.default_rng(4).standard_normal((count, dim)).astype(np.float32)
+    ids = np.arange(count, dtype=np.int64)
+    built = build_index(ids, vectors, model_name=MODEL, hnsw_threshold=count + 1, hashes=text_hashes(count, seed=5))
+    return write_generation(built, tmp_path, 1), ids
+
+
+def test_writing_a_generation_never_holds_a_second_copy_of_the_index(tmp_path, big_generation):
+    manifest, _ = big_generation
+    index = open_index(manifest)
+    updated = index.updated(
+        index.changes_for(*_same_rows(index)), np.empty((0, index.dim), np.float32), *_same_rows(index)
+    )
+    tracemalloc.start()
+    try:
+        written = write_generation(updated, tmp_path, 2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert written.path.stat().st_size == manifest.path.stat().st_size  # the same index, 20 MB
+    assert peak < 12e6, f"writing a 20 MB index held {peak / 1e6:.0f} MB at once"  # blocks of 4 MB, not all of it
+    assert open_index(written).search(np.ones(512, np.float32), 5) == index.search(np.ones(512, np.float32), 5)
+
+
+def _same_rows(index):
+    return index.ids, index.hashes
+
+
+def test_opening_and_updating_a_generation_reads_its_file_without_keeping_its_pages(big_generation):
+    manifest, ids = big_generation
+    before = file_memory_mb()
+    index = open_index(manifest)  # the checksum reads every byte of the file
+    opened = file_memory_mb() - before
+    updated = index.updated(
+        index.changes_for(*_same_rows(index)), np.empty((0, index.dim), np.float32), *_same_rows(index)
+    )
+    copied = file_memory_mb() - before
+    assert opened < 5 and copied < 5, f"{opened:.0f} MB, then {copied:.0f} MB of the 20 MB file stayed resident"
+    assert updated.count == ids.size
+
+
+def test_an_index_whose_file_is_replaced_after_opening_is_updated_from_what_it_opened(tmp_path, small_data):
+    ids, vectors = small_data
+    hashes = text_hashes(ids.size, seed=6)
+    manifest = write_generation(build_index(ids, vectors, model_name=MODEL, hashes=hashes), tmp_path / "a", 1)
+    index = open_index(manifest)
+    write_generation(build_index(ids[:10], vectors[:10], model_name=MODEL, hashes=hashes[:10]), tmp_path / "b", 1)
+    os.replace(tmp_path / "b" / manifest.path.name, manifest.path)  # the same name, another file
+
+    updated = index.updated(index.changes_for(ids, hashes), np.empty((0, DIM), np.float32), ids, hashes)
+
+    assert updated.count == ids.size and updated.search(vectors[42], 1)[0][0] == ids[42]
 
 
 def test_an_opened_index_keeps_answering_after_newer_generations_replace_its_file(tmp_path, small_data):

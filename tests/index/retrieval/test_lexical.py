@@ -1,5 +1,6 @@
 import math
 import random
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -220,15 +221,21 @@ def generations(tmp_path):
     return path, [i for i, _ in documents], [t for _, t in documents]
 
 
-def test_an_updated_index_scores_exactly_as_a_fresh_build_and_tokenizes_only_new_documents(generations, monkeypatch):
+@pytest.mark.parametrize("block", [None, 5], ids=["one block", "blocks of 5 postings"])
+def test_an_updated_index_scores_exactly_as_a_fresh_build_and_tokenizes_only_new_documents(
+    generations, monkeypatch, block
+):
     path, ids, texts = generations
+    if block:  # an update merges and scores its postings a few terms at a time, as at a million passages
+        monkeypatch.setattr(index.retrieval.lexical, "_MERGE_BLOCK", block)
+        monkeypatch.setattr(index.retrieval.lexical, "_SCORE_BLOCK", 3)
     keys = DocumentKeys.of(ids, texts)
     tokenized = []
     analyse = index.retrieval.lexical.tokenize
     monkeypatch.setattr(index.retrieval.lexical, "tokenize", lambda text: tokenized.append(text) or analyse(text))
     updated = LexicalIndex.load(path).updated(texts, keys)
     assert len(tokenized) == 2 + 10 + 1  # the changed, the added and the repeated chunk; none of the 51 kept
-    monkeypatch.undo()
+    monkeypatch.undo()  # the fresh build below with the default blocks
     fresh = LexicalIndex.build(texts, keys=keys)
     assert len(updated) == len(fresh) == 64
     for query in UPDATE_QUERIES:
@@ -236,6 +243,38 @@ def test_an_updated_index_scores_exactly_as_a_fresh_build_and_tokenizes_only_new
     assert not updated.scores("vanished").any() and updated.scores("Zanzibar").argmax() == ids.index(5)
     for ours, theirs in zip(internals(updated), internals(fresh), strict=True):
         assert np.array_equal(ours, theirs)  # one canonical form, whichever way it came
+
+
+def test_a_build_in_runs_of_a_few_postings_is_the_same_index(monkeypatch):
+    texts = stories(80, seed=4)
+    whole = LexicalIndex.build(texts)
+    monkeypatch.setattr(index.retrieval.lexical, "_MERGE_BLOCK", 7)  # many runs, merged a few terms at a time
+    monkeypatch.setattr(index.retrieval.lexical, "_SCORE_BLOCK", 3)
+    in_runs = LexicalIndex.build(texts)
+    for ours, theirs in zip(internals(in_runs), internals(whole), strict=True):
+        assert np.array_equal(ours, theirs)
+
+
+def test_building_and_updating_hold_a_few_bytes_a_posting_not_every_posting_in_64_bit_integers(tmp_path, monkeypatch):
+    monkeypatch.setattr(index.retrieval.lexical, "_MERGE_BLOCK", 1 << 12)  # a million passages hold many blocks
+    texts, ids = stories(20_000, seed=7), list(range(20_000))
+    tracemalloc.start()
+    try:
+        built = LexicalIndex.build(texts, keys=DocumentKeys.of(ids, texts))
+        _, building = tracemalloc.get_traced_memory()
+        built.save(tmp_path / "lexical-000001.bm25", key="first")
+        previous = LexicalIndex.load(tmp_path / "lexical-000001.bm25")
+        more, more_ids = texts + stories(200, seed=8), ids + list(range(20_000, 20_200))
+        keys = DocumentKeys.of(more_ids, more)
+        held, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        previous.updated(more, keys)
+        updating = tracemalloc.get_traced_memory()[1] - held
+    finally:
+        tracemalloc.stop()
+    postings = built._data.size  # about 160,000; the index itself keeps 9 bytes of each
+    # A global sort of every posting by a 64-bit key held over 60 bytes a posting either way.
+    assert building / postings < 48 and updating / postings < 30, (building / postings, updating / postings)
 
 
 def test_an_updated_index_round_trips_through_its_file_and_updates_again(generations, tmp_path):
