@@ -102,14 +102,16 @@ class Indexer:
     def reindex(self, embedder: Embedder, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
         started = time.perf_counter()
         with self._exclusive():
-            ids, hashes, stamp = scan_chunks(self.store)
+            changes = self.store.chunk_changes()  # before the scan: a change made during it is seen next time
             current = self._latest_valid(embedder.name)
-            up_to_date = (
-                not full
-                and current is not None
-                and current[0].fingerprint == stamp
-                and current[0].generation == self.newest_generation()  # a newer one that fails to verify is replaced
-            )
+            latest = current is not None and current[0].generation == self.newest_generation()  # else it is replaced
+            if not full and latest and current[0].chunk_changes == changes:
+                ids, hashes, stamp = None, None, current[0].fingerprint  # no chunk changed since its scan
+            else:
+                ids, hashes, stamp = scan_chunks(self.store)
+            up_to_date = not full and latest and current[0].fingerprint == stamp
+            if up_to_date and current[0].chunk_changes != changes:  # changed and changed back: the scan showed it
+                self.store.set_generation_chunk_changes(current[0].generation, changes)
             done_at = SentenceCheckpoint.parse(self.store.meta(_sentences_key(embedder)))
             sentences_done = not self.sentence_vectors or (done_at is not None and done_at.chunks == stamp)
             if up_to_date and sentences_done:
@@ -119,7 +121,7 @@ class Indexer:
                 embedded, removed, count, generation = 0, 0, current[0].count, current[0].generation
             else:
                 embedded, removed, count, generation = self._build(
-                    embedder, ids, hashes, current, stamp, full, progress
+                    embedder, ids, hashes, current, _Scan(stamp, changes), full, progress
                 )
             sentences = 0
             if self.sentence_vectors:
@@ -140,7 +142,7 @@ class Indexer:
         ids: np.ndarray,
         hashes: Sequence[str],
         current: tuple[GenerationRecord, VectorIndex] | None,
-        stamp: str,
+        scan: _Scan,
         full: bool,
         progress: Progress | None,
     ) -> tuple[int, int, int, int]:
@@ -162,7 +164,7 @@ class Indexer:
         generation = (current[0].generation if current else self.newest_generation()) + 1
         index = self._next_index(embedder, ids, hashes, None if full else current, changed)
         written = write_generation(index, self.folder, generation)
-        self.store.record_generation(_record(written, stamp))
+        self.store.record_generation(_record(written, scan))
         removed = self.store.drop_vectors_except(embedder.name, set(hashes))
         if progress:
             progress("building", 1, 1)
@@ -375,7 +377,15 @@ def _index_file(record: GenerationRecord, folder: Path) -> IndexFile:
     )
 
 
-def _record(written: IndexFile, stamp: str) -> GenerationRecord:
+@dataclass(frozen=True)
+class _Scan:
+    """What a scan of the chunks found: their fingerprint, and the chunk change count it began at."""
+
+    fingerprint: str
+    chunk_changes: int
+
+
+def _record(written: IndexFile, scan: _Scan) -> GenerationRecord:
     return GenerationRecord(
         generation=written.generation,
         path=written.path.name,  # relative to the index folder, so the home can move
@@ -384,6 +394,7 @@ def _record(written: IndexFile, stamp: str) -> GenerationRecord:
         dim=written.dim,
         kind=written.kind,
         model_name=written.model_name,
-        fingerprint=stamp,
+        fingerprint=scan.fingerprint,
         created_at=utc_now(),
+        chunk_changes=scan.chunk_changes,
     )

@@ -205,7 +205,28 @@ def _m5_pending_questions(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_sentence_vectors, _m3_live_sources, _m4_readers, _m5_pending_questions]
+def _m6_chunk_changes(db: sqlite_utils.Database) -> None:
+    """A count of every change to the chunk table, kept by triggers in the transaction that makes the change, and
+    beside each index generation the count its scan of the chunks began at. While the two are equal the generation
+    holds every chunk as it is, so a re-index that would change nothing need not read a million chunks to know it."""
+    db.execute("CREATE TABLE chunk_changes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL)")
+    db.execute("INSERT INTO chunk_changes VALUES (1, 0)")
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER chunks_{event.lower()}_counted AFTER {event} ON chunks "
+            "BEGIN UPDATE chunk_changes SET count = count + 1; END"
+        )
+    db.execute("ALTER TABLE index_generations ADD COLUMN chunk_changes INTEGER")
+
+
+MIGRATIONS = [
+    _m1_initial,
+    _m2_sentence_vectors,
+    _m3_live_sources,
+    _m4_readers,
+    _m5_pending_questions,
+    _m6_chunk_changes,
+]
 VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
 ARTICLE_COLUMNS = (
     "id",
@@ -256,6 +277,7 @@ class GenerationRecord:
     model_name: str
     fingerprint: str
     created_at: str
+    chunk_changes: int | None = None  # ``Store.chunk_changes()`` when the scan this generation holds began
 
 
 class Store:
@@ -649,7 +671,7 @@ class Store:
     def record_generation(self, record: GenerationRecord) -> None:
         with self.db.conn:
             self.db.conn.execute(
-                "INSERT OR REPLACE INTO index_generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO index_generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.generation,
                     record.path,
@@ -660,13 +682,25 @@ class Store:
                     record.model_name,
                     record.fingerprint,
                     record.created_at,
+                    record.chunk_changes,
                 ),
             )
             self.db.conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_indexed_at', ?)", (record.created_at,))
 
+    def set_generation_chunk_changes(self, generation: int, count: int) -> None:
+        """Record that a scan begun at chunk change count ``count`` found ``generation`` holding every chunk as it is."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE index_generations SET chunk_changes = ? WHERE generation = ?", (count, generation)
+            )
+
     def generations(self) -> list[GenerationRecord]:
         rows = self.db.conn.execute("SELECT * FROM index_generations ORDER BY generation DESC")
         return [GenerationRecord(*row) for row in rows]
+
+    def chunk_changes(self) -> int:
+        """How many times a chunk has been inserted, updated or deleted since this archive began counting."""
+        return self.db.conn.execute("SELECT count FROM chunk_changes").fetchone()[0]
 
     def meta(self, key: str) -> str | None:
         row = self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

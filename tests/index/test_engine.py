@@ -330,6 +330,61 @@ def test_a_no_op_index_in_a_new_process_loads_no_chunks_and_searches_stay_the_sa
     fresh.close()
 
 
+def counted_scans(monkeypatch) -> list[int]:
+    """Count the re-index's scans of every chunk (one entry each, the chunks it read)."""
+    import index.indexing.indexer
+
+    scans, scan = [], index.indexing.indexer.scan_chunks
+
+    def counted(store):
+        ids, hashes, stamp = scan(store)
+        scans.append(len(ids))
+        return ids, hashes, stamp
+
+    monkeypatch.setattr(index.indexing.indexer, "scan_chunks", counted)
+    return scans
+
+
+def test_a_no_op_index_reads_no_chunk_until_one_changes(engine, tmp_path, monkeypatch):
+    scans = counted_scans(monkeypatch)
+    generation = engine.stats().index_generation
+    assert (engine.reindex().generation, scans) == (generation, []), "nothing changed: no chunk is read"
+    story = tmp_path / "quay.txt"
+    story.write_text("Quay reopens\n\nThe harbour quay reopened with twelve new cranes.", encoding="utf-8")
+    engine.ingest([story])
+    report = engine.reindex()
+    assert len(scans) == 1 and (report.embedded, report.generation) == (1, generation + 1)
+    assert engine.search("quay twelve new cranes")[0].title == "Quay reopens"
+    engine.store.delete_articles([engine.search("quay twelve new cranes")[0].article_id])
+    assert engine.reindex().generation == generation + 2 and len(scans) == 2
+    assert engine.reindex().generation == generation + 2 and len(scans) == 2
+
+
+def test_a_chunk_changed_by_any_writer_is_seen_and_one_changed_back_is_scanned_once(engine, monkeypatch):
+    scans = counted_scans(monkeypatch)
+    generation = engine.stats().index_generation
+    with engine.store.db.conn as conn:  # a write that goes around the store's methods, as a repair by hand would
+        (chunk_id, text) = conn.execute("SELECT id, text FROM chunks ORDER BY id LIMIT 1").fetchone()
+        conn.execute("UPDATE chunks SET text = ? WHERE id = ?", (text + " Amended by hand.", chunk_id))
+    report = engine.reindex()
+    assert len(scans) == 1 and (report.embedded, report.generation) == (1, generation + 1)
+    with engine.store.db.conn as conn:
+        conn.execute("UPDATE chunks SET text = text || ' Twice.' WHERE id = ?", (chunk_id,))
+        conn.execute("UPDATE chunks SET text = ? WHERE id = ?", (text + " Amended by hand.", chunk_id))
+    report = engine.reindex()  # a scan shows the chunks are as the generation holds them
+    assert len(scans) == 2 and (report.embedded, report.generation) == (0, generation + 1)
+    assert engine.reindex().generation == generation + 1 and len(scans) == 2, "and the next no-op reads none"
+
+
+def test_a_generation_recorded_before_chunks_were_counted_is_scanned_once(engine, monkeypatch):
+    scans = counted_scans(monkeypatch)
+    generation = engine.stats().index_generation
+    with engine.store.db.conn as conn:  # as an archive indexed by an earlier version and migrated
+        conn.execute("UPDATE index_generations SET chunk_changes = NULL")
+    assert engine.reindex().generation == generation and len(scans) == 1
+    assert engine.reindex().generation == generation and len(scans) == 1
+
+
 def add_story(engine, folder, name: str) -> None:
     story = folder / f"{name}.txt"
     story.write_text(f"{name} quay reopens\n\nThe {name} quay reopened with twelve new cranes.", encoding="utf-8")
