@@ -38,7 +38,7 @@ from index.retrieval.lexical import (
     KeyReader,
     LexicalIndex,
     LexicalIndexUnusable,
-    documents_key,
+    TokenizedDocuments,
     text_hash64,
     tokenize,
 )
@@ -179,13 +179,11 @@ class HybridRetriever:
         if previous_lexical_file is not None:
             lexical = _updated(previous_lexical_file, _StoredTexts(keys, fetch, text_of), keys)
         how = f"updated from {previous_lexical_file.name}" if lexical is not None else "built"
-        if lexical is None:
-            records = list(source())  # one read, so the table, the keys and the texts agree
-            texts = [text_of(r) for r in records]
-            chunks, keys = ChunkTable(records), DocumentKeys.of([r.chunk_id for r in records], texts)
-            key = documents_key(keys.ids.tolist(), texts)
-            lexical = LexicalIndex.build(texts, keys=keys)
-            del records, texts
+        if lexical is None:  # one more read, tokenizing each chunk as it comes: the table, keys and texts agree
+            reader, tokenized = KeyReader(), TokenizedDocuments()
+            chunks = ChunkTable(_read_keys(source(), reader, text_of, tokenized.add))
+            key, keys = reader.key(), reader.keys()
+            lexical = tokenized.index(keys)
         logger.info("BM25 index over %d chunks %s in %.2fs", len(chunks), how, time.perf_counter() - started)
         if lexical_file is not None and save:
             try:
@@ -422,11 +420,17 @@ class _Codes:
 
 
 def _read_keys(
-    records: Iterable[ChunkRecord], reader: KeyReader, text_of: Callable[[ChunkRecord], str]
+    records: Iterable[ChunkRecord],
+    reader: KeyReader,
+    text_of: Callable[[ChunkRecord], str],
+    also: Callable[[str], None] | None = None,
 ) -> Iterator[ChunkRecord]:
-    """``records`` as they come, each one's BM25 text read into ``reader`` on the way."""
+    """``records`` as they come, each one's BM25 text read into ``reader`` (and given to ``also``) on the way."""
     for record in records:
-        reader.add(record.chunk_id, text_of(record))
+        text = text_of(record)
+        reader.add(record.chunk_id, text)
+        if also is not None:
+            also(text)
         yield record
 
 

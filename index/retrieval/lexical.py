@@ -190,9 +190,11 @@ class LexicalIndex:
     ) -> LexicalIndex:
         """Index ``documents``; ``keys`` name them for a later ``updated`` (default: their positions)."""
         documents = list(documents)
+        tokenized = TokenizedDocuments()
+        for document in documents:
+            tokenized.add(document)
         keys = keys if keys is not None else DocumentKeys.of(range(len(documents)), documents)
-        words, runs = _runs(documents)
-        return _assembled(words, lambda: _merged_runs(runs, len(words)), keys, k1=k1, b=b)
+        return tokenized.index(keys, k1=k1, b=b)
 
     def updated(
         self, documents: Sequence[str], keys: DocumentKeys, *, k1: float = 1.2, b: float = 0.75
@@ -450,35 +452,68 @@ def _previous_positions(previous: DocumentKeys, keys: DocumentKeys) -> np.ndarra
     return position
 
 
+class TokenizedDocuments:
+    """Documents tokenized one at a time, as they are added, into runs of postings: a BM25 index can be built from
+    a stream of texts without holding them (``index``).
+
+    Each run holds, for each (document, term) pair of a span of consecutive documents of about ``_MERGE_BLOCK``
+    postings, the term's number, the document's position and how often the term occurs there, as 32-bit integers:
+    never every token of every document (a token is a string object of its own), and no sort spans more than one run.
+    """
+
+    def __init__(self) -> None:
+        self._column: dict[str, int] = {}  # term -> number, in the order first met
+        self._runs: list[Postings] = []
+        self._terms, self._docs, self._counts = array.array("i"), array.array("i"), array.array("i")
+        self._added = 0
+
+    def __len__(self) -> int:
+        return self._added
+
+    def add(self, document: str) -> None:
+        tf = Counter(self._column.setdefault(word, len(self._column)) for word in tokenize(document))
+        self._terms.extend(tf.keys())
+        self._counts.extend(tf.values())
+        self._docs.extend(itertools.repeat(self._added, len(tf)))
+        self._added += 1
+        if len(self._terms) >= _MERGE_BLOCK:
+            self._end_run()
+
+    def _end_run(self) -> None:
+        as_array = lambda values: np.frombuffer(values, np.int32) if values else np.zeros(0, np.int32)  # noqa: E731
+        self._runs.append((as_array(self._terms), as_array(self._docs), as_array(self._counts)))
+        self._terms, self._docs, self._counts = array.array("i"), array.array("i"), array.array("i")
+
+    def runs(self) -> tuple[list[str], list[Postings]]:
+        """The sorted distinct terms, and the runs with each term numbered by its place among them, each run sorted
+        by term, then document. The documents added are handed over: add none after."""
+        if self._terms:
+            self._end_run()
+        met, runs = list(self._column), self._runs
+        self._column, self._runs = {}, []
+        order = sorted(range(len(met)), key=met.__getitem__)
+        rank = np.empty(len(met), dtype=np.int32)
+        rank[order] = np.arange(len(met), dtype=np.int32)
+        for number, (terms, docs, counts) in enumerate(runs):
+            terms = rank[terms]
+            by_term = np.argsort(terms, kind="stable")  # documents come in order, so this sorts by term, then document
+            runs[number] = (terms[by_term], docs[by_term], counts[by_term])
+        return [met[i] for i in order], runs
+
+    def index(self, keys: DocumentKeys, *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        """The index of the documents added, in the order added; ``keys`` name them."""
+        if len(keys) != self._added:
+            raise ValueError(f"{len(keys)} keys for {self._added} documents")
+        words, runs = self.runs()
+        return _assembled(words, lambda: _merged_runs(runs, len(words)), keys, k1=k1, b=b)
+
+
 def _runs(documents: Iterable[str]) -> tuple[list[str], list[Postings]]:
-    """Documents as postings, tokenized one at a time: their sorted distinct terms, and runs of postings (for each
-    (document, term) pair, the term's index in them, the document's position and how often the term occurs there),
-    each run a span of consecutive documents of about ``_MERGE_BLOCK`` postings, sorted by term, then document.
-    Only the postings are held, as 32-bit integers, never every token of every document (a token is a string object
-    of its own), and no sort ever spans more than one run."""
-    column: dict[str, int] = {}  # term -> number, in the order first met
-    runs: list[Postings] = []
-    terms, docs, counts = array.array("i"), array.array("i"), array.array("i")
-    as_array = lambda values: np.frombuffer(values, np.int32) if values else np.zeros(0, np.int32)  # noqa: E731
-    for position, document in enumerate(documents):
-        tf = Counter(column.setdefault(word, len(column)) for word in tokenize(document))
-        terms.extend(tf.keys())
-        counts.extend(tf.values())
-        docs.extend(itertools.repeat(position, len(tf)))
-        if len(terms) >= _MERGE_BLOCK:
-            runs.append((as_array(terms), as_array(docs), as_array(counts)))
-            terms, docs, counts = array.array("i"), array.array("i"), array.array("i")
-    if terms:
-        runs.append((as_array(terms), as_array(docs), as_array(counts)))
-    met = list(column)
-    order = sorted(range(len(met)), key=met.__getitem__)
-    rank = np.empty(len(met), dtype=np.int32)
-    rank[order] = np.arange(len(met), dtype=np.int32)
-    for number, (terms, docs, counts) in enumerate(runs):
-        terms = rank[terms]
-        by_term = np.argsort(terms, kind="stable")  # documents come in order, so this sorts by term, then document
-        runs[number] = (terms[by_term], docs[by_term], counts[by_term])
-    return [met[i] for i in order], runs
+    """``documents`` as runs of postings (see ``TokenizedDocuments``)."""
+    tokenized = TokenizedDocuments()
+    for document in documents:
+        tokenized.add(document)
+    return tokenized.runs()
 
 
 def _joined(runs: Sequence[Postings]) -> Postings:

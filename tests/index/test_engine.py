@@ -528,3 +528,27 @@ def test_a_process_opening_the_archive_reads_the_chunks_as_a_stream_and_keeps_no
     assert hits_of(fresh) == expected
     assert len(alive) == 1 and alive[0] <= 5 < engine.store.count("chunks")  # one pass; a page of 4 at most held
     fresh.close()
+
+
+def test_a_process_building_the_bm25_index_afresh_reads_the_chunks_as_a_stream_and_keeps_none(engine, monkeypatch):
+    monkeypatch.setattr("index.engine.REFRESH_PAGE", 4)
+    expected = hits_of(engine)
+    for saved in (engine.home / "index").glob("lexical-*.bm25"):
+        saved.unlink()  # no saved index of this generation or an earlier one: it is built from the chunks
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+    chunk_records, alive = fresh.store.chunk_records, []
+
+    def watched(ids=None):
+        seen = []
+        for record in chunk_records(ids):
+            seen.append(weakref.ref(record))
+            yield record
+        if ids is None:
+            del record
+            gc.collect()
+            alive.append(sum(ref() is not None for ref in seen))
+
+    monkeypatch.setattr(fresh.store, "chunk_records", watched)
+    assert hits_of(fresh) == expected, "the index built from the stream searches as the saved one did"
+    assert len(alive) == 2 and max(alive) <= 5 < engine.store.count("chunks")  # keys, then texts; none kept
+    fresh.close()

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 import index.retrieval.lexical
-from index.retrieval.lexical import MAGIC, DocumentKeys, LexicalIndex, LexicalIndexUnusable, documents_key, tokenize
+from index.retrieval.lexical import (
+    MAGIC,
+    DocumentKeys,
+    LexicalIndex,
+    LexicalIndexUnusable,
+    TokenizedDocuments,
+    documents_key,
+    tokenize,
+)
 
 
 def test_tokenize_stems_lowercases_and_drops_stop_words():
@@ -253,6 +261,21 @@ def test_a_build_in_runs_of_a_few_postings_is_the_same_index(monkeypatch):
     in_runs = LexicalIndex.build(texts)
     for ours, theirs in zip(internals(in_runs), internals(whole), strict=True):
         assert np.array_equal(ours, theirs)
+
+
+def test_documents_added_one_at_a_time_make_the_same_index_and_their_keys_must_match(monkeypatch):
+    monkeypatch.setattr(index.retrieval.lexical, "_MERGE_BLOCK", 7)
+    texts, ids = stories(60, seed=5), list(range(100, 160))
+    tokenized = TokenizedDocuments()
+    for text in texts:  # as a stream of chunks gives them, none kept
+        tokenized.add(text)
+    with pytest.raises(ValueError, match="59 keys for 60 documents"):
+        tokenized.index(DocumentKeys.of(ids[:-1], texts[:-1]))
+    streamed = tokenized.index(DocumentKeys.of(ids, texts))
+    built = LexicalIndex.build(texts, keys=DocumentKeys.of(ids, texts))
+    for ours, theirs in zip(internals(streamed), internals(built), strict=True):
+        assert np.array_equal(ours, theirs)
+    assert streamed.keys.ids.tolist() == ids
 
 
 def test_building_and_updating_hold_a_few_bytes_a_posting_not_every_posting_in_64_bit_integers(tmp_path, monkeypatch):
