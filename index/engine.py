@@ -142,7 +142,7 @@ class Engine:
         embedder = self.embedder
         found = self.indexer.open_latest(embedder)
         if found is None:
-            if self.store.count("chunks"):
+            if self.store.has_chunks():
                 log.warning("no usable vector index: searching by words only until `archivist index` runs")
             retriever = HybridRetriever.open(self.store.chunk_records, None, embedder, fetch=self.store.chunk_records)
             self._retriever, self._generation = retriever, None
@@ -188,7 +188,7 @@ class Engine:
 
     def pending_articles(self) -> int:
         """Articles added or changed since the index generation that searches use (0: everything is searchable)."""
-        if self.store.count("chunks") == 0:
+        if not self.store.has_chunks():
             return 0
         self.retriever()
         return self._pending
@@ -200,7 +200,7 @@ class Engine:
         return self._search(query, filters=filters, k=k, diverse=diverse)
 
     def _search(self, query: str, *, filters: Filters | None, k: int, diverse: bool = True) -> list[Hit]:
-        if self.store.count("chunks") == 0:
+        if not self.store.has_chunks():
             return []
         return self.retriever().search(query, k=k, filters=filters, diverse=diverse, now=_now())
 
@@ -208,7 +208,7 @@ class Engine:
         """Quotes answering ``question``; ``InvalidInput`` for an unusable question or filter."""
         question, filters = checked_text(question), check_filters(filters)
         now = _now()
-        if self.store.count("chunks") == 0:
+        if not self.store.has_chunks():
             asked, hits = Question.parse(question, history=history, filters=filters, now=now), []
         else:
             retriever = self.retriever()

@@ -552,3 +552,17 @@ def test_a_process_building_the_bm25_index_afresh_reads_the_chunks_as_a_stream_a
     assert hits_of(fresh) == expected, "the index built from the stream searches as the saved one did"
     assert len(alive) == 2 and max(alive) <= 5 < engine.store.count("chunks")  # keys, then texts; none kept
     fresh.close()
+
+
+def test_searching_and_asking_never_count_every_chunk(engine, tmp_path, model_cache):
+    engine.search("NATO article 5")  # the retriever is open: what follows is the work of each question
+    statements: list[str] = []
+    engine.store.db.conn.set_trace_callback(statements.append)
+    try:
+        assert engine.search("NATO article 5") and not engine.ask("What does NATO's article 5 say?").abstained
+    finally:
+        engine.store.db.conn.set_trace_callback(None)
+    assert statements and not [s for s in statements if "COUNT(" in s.upper()]  # at 1M passages a count took 11 ms
+    empty = Engine(Settings(home=tmp_path / "empty", model_cache=model_cache), embedder=engine.embedder)
+    assert empty.search("NATO article 5") == [] and empty.ask("What does NATO's article 5 say?").abstained
+    empty.close()
