@@ -190,11 +190,8 @@ class LexicalIndex:
     ) -> LexicalIndex:
         """Index ``documents``; ``keys`` name them for a later ``updated`` (default: their positions)."""
         documents = list(documents)
-        tokenized = TokenizedDocuments()
-        for document in documents:
-            tokenized.add(document)
         keys = keys if keys is not None else DocumentKeys.of(range(len(documents)), documents)
-        return tokenized.index(keys, k1=k1, b=b)
+        return TokenizedDocuments.of(documents).index(keys, k1=k1, b=b)
 
     def updated(
         self, documents: Sequence[str], keys: DocumentKeys, *, k1: float = 1.2, b: float = 0.75
@@ -467,8 +464,12 @@ class TokenizedDocuments:
         self._terms, self._docs, self._counts = array.array("i"), array.array("i"), array.array("i")
         self._added = 0
 
-    def __len__(self) -> int:
-        return self._added
+    @classmethod
+    def of(cls, documents: Iterable[str]) -> TokenizedDocuments:
+        tokenized = cls()
+        for document in documents:
+            tokenized.add(document)
+        return tokenized
 
     def add(self, document: str) -> None:
         tf = Counter(self._column.setdefault(word, len(self._column)) for word in tokenize(document))
@@ -510,10 +511,7 @@ class TokenizedDocuments:
 
 def _runs(documents: Iterable[str]) -> tuple[list[str], list[Postings]]:
     """``documents`` as runs of postings (see ``TokenizedDocuments``)."""
-    tokenized = TokenizedDocuments()
-    for document in documents:
-        tokenized.add(document)
-    return tokenized.runs()
+    return TokenizedDocuments.of(documents).runs()
 
 
 def _joined(runs: Sequence[Postings]) -> Postings:

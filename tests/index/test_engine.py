@@ -508,23 +508,29 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
     engine.close()
 
 
-def test_a_process_opening_the_archive_reads_the_chunks_as_a_stream_and_keeps_none(engine, monkeypatch):
-    monkeypatch.setattr("index.engine.REFRESH_PAGE", 4)
-    expected = hits_of(engine)
-    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)  # as `archivist run` starts
-    chunk_records, alive = fresh.store.chunk_records, []
+def chunks_still_held_after_each_pass(store, monkeypatch) -> list[int]:
+    """Watch ``store``'s passes over every chunk: after each, how many of its chunk records are still held."""
+    chunk_records, alive = store.chunk_records, []
 
     def watched(ids=None):
         seen = []
         for record in chunk_records(ids):
             seen.append(weakref.ref(record))
             yield record
-        if ids is None:  # a pass over every chunk: how many of them are still held when it ends
+        if ids is None:  # a pass over every chunk
             del record
             gc.collect()
             alive.append(sum(ref() is not None for ref in seen))
 
-    monkeypatch.setattr(fresh.store, "chunk_records", watched)
+    monkeypatch.setattr(store, "chunk_records", watched)
+    return alive
+
+
+def test_a_process_opening_the_archive_reads_the_chunks_as_a_stream_and_keeps_none(engine, monkeypatch):
+    monkeypatch.setattr("index.engine.REFRESH_PAGE", 4)
+    expected = hits_of(engine)
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)  # as `archivist run` starts
+    alive = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
     assert hits_of(fresh) == expected
     assert len(alive) == 1 and alive[0] <= 5 < engine.store.count("chunks")  # one pass; a page of 4 at most held
     fresh.close()
@@ -536,19 +542,7 @@ def test_a_process_building_the_bm25_index_afresh_reads_the_chunks_as_a_stream_a
     for saved in (engine.home / "index").glob("lexical-*.bm25"):
         saved.unlink()  # no saved index of this generation or an earlier one: it is built from the chunks
     fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
-    chunk_records, alive = fresh.store.chunk_records, []
-
-    def watched(ids=None):
-        seen = []
-        for record in chunk_records(ids):
-            seen.append(weakref.ref(record))
-            yield record
-        if ids is None:
-            del record
-            gc.collect()
-            alive.append(sum(ref() is not None for ref in seen))
-
-    monkeypatch.setattr(fresh.store, "chunk_records", watched)
+    alive = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
     assert hits_of(fresh) == expected, "the index built from the stream searches as the saved one did"
     assert len(alive) == 2 and max(alive) <= 5 < engine.store.count("chunks")  # keys, then texts; none kept
     fresh.close()
