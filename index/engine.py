@@ -35,14 +35,16 @@ from index.indexing.indexer import Indexer, text_hash
 from index.indexing.vectors import VectorIndex, hash_rows
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.question import Question
+from index.retrieval.chunk_table import ChunkTable, ChunkTableUnusable
 from index.retrieval.hybrid import ChunkRecord, HybridRetriever, passage_text
+from index.retrieval.lexical import LexicalIndexUnusable
 from index.settings import Settings
 from index.sources.ingest import IngestOptions, ingest
 from index.sources.live.detect import detect
 from index.sources.live.fetch import FetchConfig, Fetcher
 from index.sources.live.registry import Registry, Source
 from index.sources.live.sync import Syncer, SyncOptions, SyncReport
-from index.store.database import Store
+from index.store.database import GenerationRecord, Store
 from index.store.pending import PendingQuestions, Resumable, WaitingQuestion
 from index.store.readers import AnswerRecord, Conversation, LoggedQuestion, ReaderLog, Vote, checked_since
 
@@ -138,6 +140,10 @@ class Engine:
         The generation's BM25 index is opened from its file when that was built from the same chunks; otherwise
         it is updated from the newest older generation's file (only new or changed chunks are tokenized) or built,
         and saved for the next process when ``save`` (a re-index).
+
+        Reading the chunks is skipped altogether when the chunk table saved with the generation was made from the
+        chunk records as they are now (no chunk or article changed since: the store counts every change); a process
+        that may write saves the table it made, unless a chunk or article changed while it read them.
         """
         embedder = self.embedder
         found = self.indexer.open_latest(embedder)
@@ -149,6 +155,23 @@ class Engine:
             self._pending = retriever.articles
             return
         record, vector_index = found
+        made_from = self._table_source(record)
+        table_file = self.indexer.table_file(record.generation)
+        lexical_file = self.indexer.lexical_file(record.generation)
+        try:  # the table an earlier process saved from these very chunk records: no chunk need be read
+            table, stamp = ChunkTable.load(table_file)
+            if stamp["made_from"] != made_from:
+                raise ChunkTableUnusable(f"The chunk table file {table_file} was made from other chunk records.")
+            retriever = HybridRetriever.reopen(
+                table, stamp["lexical_key"], lexical_file, vector_index, embedder, fetch=self.store.chunk_records
+            )
+            self._retriever, self._generation, self._pending = retriever, record.generation, int(stamp["pending"])
+            log.info("opened the search table of generation %d (%d chunks)", record.generation, len(retriever))
+            return
+        except (ChunkTableUnusable, LexicalIndexUnusable) as exc:
+            log.info("reading the chunks: %s", exc)
+        except (KeyError, TypeError, ValueError):
+            log.warning("reading the chunks: the chunk table file %s has an unreadable stamp", table_file)
         articles: set[str] = set()
         indexed_articles: set[str] = set()
         in_generation = _generation_member(vector_index, lambda: self.store.known_vector_hashes(embedder.name))
@@ -166,7 +189,6 @@ class Engine:
                         yield kept
                     page = []
 
-        lexical_file = self.indexer.lexical_file(record.generation)
         generations = self.store.generations()  # newest first
         older = (self.indexer.lexical_file(g.generation) for g in generations if g.generation < record.generation)
         previous = next((path for path in older if path.exists()), None)
@@ -182,9 +204,33 @@ class Engine:
         self._pending = len(articles - indexed_articles)
         if self._pending:
             log.info("%d articles await indexing; generation %d answers meanwhile", self._pending, record.generation)
+        if (save or not self.store.read_only) and self.store.chunk_changes() == made_from["changes"]:
+            # No chunk or article changed while they were read: the next process can open what was made of them.
+            stamp = {"made_from": made_from, "lexical_key": retriever.lexical_key, "pending": self._pending}
+            try:
+                retriever.table.save(table_file, stamp=stamp)
+            except OSError as exc:
+                log.warning("could not save the chunk table to %s: %s", table_file, exc)
         if save:
-            self.indexer.remove_stale_lexical_files()
+            self.indexer.remove_stale_search_files()
         self._retriever, self._generation = retriever, record.generation
+
+    def _table_source(self, record: GenerationRecord) -> dict:
+        """What a retriever over ``record``'s generation is made from: its vector file and the chunk records as they
+        are now, named by the store's count of changes to chunks and articles (read before the chunks are)."""
+        return {"generation": record.generation, "vectors": record.checksum, "changes": self.store.chunk_changes()}
+
+    def _table_saved(self, generation: int) -> bool:
+        """Is the chunk table of ``generation`` saved from the chunk records as they are now?"""
+        record = next((g for g in self.store.generations() if g.generation == generation), None)
+        if record is None:
+            return False
+        try:
+            return ChunkTable.stamp_of(self.indexer.table_file(generation)).get("made_from") == self._table_source(
+                record
+            )
+        except (ChunkTableUnusable, AttributeError):
+            return False
 
     def pending_articles(self) -> int:
         """Articles added or changed since the index generation that searches use (0: everything is searchable)."""
@@ -420,9 +466,13 @@ class Engine:
         before = self.indexer.newest_generation()
         report = self.indexer.reindex(self.embedder, full=full, progress=progress)
         with self._load_lock:
-            unchanged = report.generation == before and self.indexer.lexical_file(report.generation).exists()
+            unchanged = (
+                report.generation == before
+                and self.indexer.lexical_file(report.generation).exists()
+                and self._table_saved(report.generation)
+            )
             if unchanged and (self._retriever is None or self._generation == report.generation):
-                self.indexer.remove_stale_lexical_files()
+                self.indexer.remove_stale_search_files()
             else:
                 self._refresh(save=True)
         return report

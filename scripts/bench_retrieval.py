@@ -128,7 +128,9 @@ def bench_multihop(embedder, cache: Path, limit: int | None, ablation: bool) -> 
         for name, change in ABLATION:
             settings = replace(RetrievalSettings(), **change)
             if settings.title_in_lexical == hybrid.settings.title_in_lexical:
-                variant = HybridRetriever(hybrid._chunks, hybrid._lexical, index, memo, settings, hybrid._fetch)
+                variant = HybridRetriever(
+                    hybrid._chunks, hybrid._lexical, index, memo, settings, hybrid._fetch, hybrid.lexical_key
+                )
             else:
                 variant = HybridRetriever.build(records, index, memo, settings=settings)
             print(_row(name, multihop.evaluate(variant, questions, now=now).overall, None), flush=True)

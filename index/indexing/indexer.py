@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 EMBED_BATCH = 256
 SENTENCE_PAGE = 2048  # sentences gathered from the bodies before they are looked up and marked
-_LEXICAL_FILE = re.compile(r"^lexical-(\d{6,})\.bm25$")
-_LEXICAL_TEMP = re.compile(r"^\.lexical-\d{6,}\.bm25\..*\.tmp$")  # see LexicalIndex.save
+_SEARCH_FILE = re.compile(r"^(?:lexical-(\d{6,})\.bm25|chunks-(\d{6,})\.table)$")
+_SEARCH_TEMP = re.compile(r"^\.(?:lexical-\d{6,}\.bm25|chunks-\d{6,}\.table)\..*\.tmp$")  # see their save()
 
 
 def text_hash(text: str) -> str:
@@ -313,14 +313,19 @@ class Indexer:
         """Where the BM25 index over ``generation``'s chunks is saved (see ``index.retrieval.lexical``)."""
         return self.folder / f"lexical-{generation:06d}.bm25"
 
-    def remove_stale_lexical_files(self) -> None:
-        """Delete the saved BM25 indexes of generations whose vector file is gone, and temp files of killed saves."""
+    def table_file(self, generation: int) -> Path:
+        """Where the chunk table of a retriever over ``generation`` is saved (see ``index.retrieval.chunk_table``)."""
+        return self.folder / f"chunks-{generation:06d}.table"
+
+    def remove_stale_search_files(self) -> None:
+        """Delete the saved BM25 indexes and chunk tables of generations whose vector file is gone, and temp files of
+        killed saves."""
         if not self.folder.is_dir():
             return
         for candidate in self.folder.iterdir():
-            match = _LEXICAL_FILE.match(candidate.name)
-            stale = match and not (self.folder / f"vectors-{match.group(1)}.faiss").exists()
-            if stale or _LEXICAL_TEMP.match(candidate.name):
+            match = _SEARCH_FILE.match(candidate.name)
+            stale = match and not (self.folder / f"vectors-{match.group(1) or match.group(2)}.faiss").exists()
+            if stale or _SEARCH_TEMP.match(candidate.name):
                 candidate.unlink(missing_ok=True)
 
     def open_latest(self, embedder: Embedder) -> tuple[GenerationRecord, VectorIndex] | None:

@@ -100,8 +100,11 @@ class HybridRetriever:
         embedder: QueryEmbedder | None,
         settings: RetrievalSettings,
         fetch: Fetch,
+        lexical_key: str,
     ) -> None:
+        """Use ``open`` (or ``build``, ``reopen``); ``lexical_key`` is the ``documents_key`` of ``lexical``."""
         self._chunks = chunks
+        self.lexical_key = lexical_key
         self._fetch = fetch
         self._lexical = lexical
         self._vectors = vector_index
@@ -166,13 +169,13 @@ class HybridRetriever:
         started = time.perf_counter()
         text_of = lexical_text if settings.title_in_lexical else passage_text
         reader = KeyReader()
-        chunks = ChunkTable(_read_keys(source(), reader, text_of))
+        chunks = ChunkTable.of(_read_keys(source(), reader, text_of))
         key, keys = reader.key(), reader.keys()
         if lexical_file is not None:
             try:
                 lexical = LexicalIndex.load(lexical_file, key=key)
                 logger.info("BM25 index over %d chunks opened in %.2fs", len(chunks), time.perf_counter() - started)
-                return cls(chunks, lexical, vector_index, embedder, settings, fetch)
+                return cls(chunks, lexical, vector_index, embedder, settings, fetch, key)
             except LexicalIndexUnusable as exc:
                 (logger.warning if lexical_file.exists() else logger.info)("not opening the BM25 index: %s", exc)
         lexical = None
@@ -181,7 +184,7 @@ class HybridRetriever:
         how = f"updated from {previous_lexical_file.name}" if lexical is not None else "built"
         if lexical is None:  # one more read, tokenizing each chunk as it comes: the table, keys and texts agree
             reader, tokenized = KeyReader(), TokenizedDocuments()
-            chunks = ChunkTable(_read_keys(source(), reader, text_of, tokenized.add))
+            chunks = ChunkTable.of(_read_keys(source(), reader, text_of, tokenized.add))
             key, keys = reader.key(), reader.keys()
             lexical = tokenized.index(keys)
         logger.info("BM25 index over %d chunks %s in %.2fs", len(chunks), how, time.perf_counter() - started)
@@ -190,7 +193,31 @@ class HybridRetriever:
                 lexical.save(lexical_file, key=key)
             except OSError as exc:
                 logger.warning("could not save the BM25 index to %s: %s", lexical_file, exc)
-        return cls(chunks, lexical, vector_index, embedder, settings, fetch)
+        return cls(chunks, lexical, vector_index, embedder, settings, fetch, key)
+
+    @classmethod
+    def reopen(
+        cls,
+        chunks: ChunkTable,
+        lexical_key: str,
+        lexical_file: Path,
+        vector_index: VectorSearch | None,
+        embedder: QueryEmbedder | None,
+        *,
+        fetch: Fetch,
+        settings: RetrievalSettings | None = None,
+    ) -> HybridRetriever:
+        """The retriever an earlier ``open`` made, from its saved ``table`` and ``lexical_key`` and the BM25 index it
+        saved at ``lexical_file``, reading no chunk; ``LexicalIndexUnusable`` when that file is not the one."""
+        lexical = LexicalIndex.load(lexical_file, key=lexical_key)
+        if len(lexical) != len(chunks) or not np.array_equal(lexical.keys.ids, chunks.chunk_ids):
+            raise LexicalIndexUnusable(f"The BM25 index file {lexical_file} numbers other chunks than the table.")
+        return cls(chunks, lexical, vector_index, embedder, settings or RetrievalSettings(), fetch, lexical_key)
+
+    @property
+    def table(self) -> ChunkTable:
+        """What the retriever holds of every chunk it searches (see ``reopen``)."""
+        return self._chunks
 
     def __len__(self) -> int:
         return len(self._chunks)

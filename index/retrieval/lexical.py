@@ -40,10 +40,8 @@ import itertools
 import json
 import logging
 import math
-import os
 import re
 import struct
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -54,7 +52,7 @@ import numpy as np
 import Stemmer
 
 from index.errors import IndexUnavailable
-from index.store.durable import fsync_folder
+from index.store.durable import write_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -305,22 +303,7 @@ class LexicalIndex:
         header["counts"] = [int(a.size) for a in arrays]
         header["checksum"] = checksum.hexdigest()
         encoded = json.dumps(header, sort_keys=True).encode("utf-8")
-        # A name of its own: two processes may save the same index at once, and the last rename wins.
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-        temp = Path(handle.name)
-        try:
-            with handle:
-                handle.write(MAGIC + _HEADER_LENGTH.pack(len(encoded)) + encoded)
-                for part in arrays:
-                    handle.write(b"\0" * (-handle.tell() % _ALIGN))
-                    handle.write(part.view(np.uint8))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        fsync_folder(path.parent)
+        write_arrays(path, MAGIC + _HEADER_LENGTH.pack(len(encoded)) + encoded, arrays, align=_ALIGN)
         logger.info("saved BM25 index of %d documents to %s", len(self), path)
 
     @classmethod

@@ -529,6 +529,7 @@ def chunks_still_held_after_each_pass(store, monkeypatch) -> list[int]:
 def test_a_process_opening_the_archive_reads_the_chunks_as_a_stream_and_keeps_none(engine, monkeypatch):
     monkeypatch.setattr("index.engine.REFRESH_PAGE", 4)
     expected = hits_of(engine)
+    engine.indexer.table_file(engine.stats().index_generation).unlink()  # no saved table: the chunks are read
     fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)  # as `archivist run` starts
     alive = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
     assert hits_of(fresh) == expected
@@ -539,7 +540,7 @@ def test_a_process_opening_the_archive_reads_the_chunks_as_a_stream_and_keeps_no
 def test_a_process_building_the_bm25_index_afresh_reads_the_chunks_as_a_stream_and_keeps_none(engine, monkeypatch):
     monkeypatch.setattr("index.engine.REFRESH_PAGE", 4)
     expected = hits_of(engine)
-    for saved in (engine.home / "index").glob("lexical-*.bm25"):
+    for saved in [*(engine.home / "index").glob("lexical-*.bm25"), *(engine.home / "index").glob("chunks-*.table")]:
         saved.unlink()  # no saved index of this generation or an earlier one: it is built from the chunks
     fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
     alive = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
@@ -560,3 +561,68 @@ def test_searching_and_asking_never_count_every_chunk(engine, tmp_path, model_ca
     empty = Engine(Settings(home=tmp_path / "empty", model_cache=model_cache), embedder=engine.embedder)
     assert empty.search("NATO article 5") == [] and empty.ask("What does NATO's article 5 say?").abstained
     empty.close()
+
+
+def test_a_process_saves_what_it_read_of_the_chunks_and_the_next_one_opens_that_instead(engine, tmp_path, monkeypatch):
+    story = tmp_path / "quay.txt"
+    story.write_text("Quay reopens\n\nThe harbour quay reopened with twelve new cranes.", encoding="utf-8")
+    engine.ingest([story])  # it waits for the next re-index: the table the re-index saved is out of date
+    generation = engine.stats().index_generation
+    first = Engine(engine.settings, embedder=engine.embedder)  # as `archivist run` starts
+    expected, pending = hits_of(first), first.pending_articles()
+    first.close()
+    assert pending == 1 and engine.indexer.table_file(generation).exists()
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+    passes = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
+    assert (hits_of(fresh), fresh.pending_articles(), passes) == (expected, 1, []), "no chunk is read"
+    fresh.close()
+
+
+def test_a_saved_chunk_table_is_not_opened_once_any_writer_changed_an_article(engine, monkeypatch):
+    article_id = engine.search("NATO article 5")[0].article_id
+    with engine.store.db.conn as conn:  # around the store's methods, and no chunk changes
+        conn.execute("UPDATE articles SET source = 'The Quayside Courier' WHERE id = ?", (article_id,))
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+    passes = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
+    hits = fresh.search("NATO article 5", filters=Filters(source="The Quayside Courier"))
+    assert len(passes) == 1 and hits and {hit.article_id for hit in hits} == {article_id}
+    fresh.close()
+
+
+def test_chunks_changed_while_a_process_read_them_are_read_again_by_the_next(engine, tmp_path, monkeypatch):
+    table = engine.indexer.table_file(engine.stats().index_generation)
+    table.unlink()
+    story = tmp_path / "quay.txt"
+    story.write_text("Quay reopens\n\nThe harbour quay reopened with twelve new cranes.", encoding="utf-8")
+    reading = Engine(engine.settings, embedder=engine.embedder)
+    chunk_records = reading.store.chunk_records
+
+    def meanwhile(ids=None):
+        for number, record in enumerate(chunk_records(ids)):
+            if ids is None and number == 2:
+                engine.ingest([story])  # another writer commits while the pass is under way
+            yield record
+
+    monkeypatch.setattr(reading.store, "chunk_records", meanwhile)
+    assert reading.search("NATO article 5") and not table.exists(), "what it read may be neither before nor after"
+    reading.close()
+    after = Engine(engine.settings, embedder=engine.embedder)
+    assert after.pending_articles() == 1 and table.exists()
+    after.close()
+
+
+def test_a_damaged_chunk_table_is_read_around_and_a_no_op_index_saves_a_lost_one(engine, monkeypatch, caplog):
+    expected = hits_of(engine)
+    table = engine.indexer.table_file(engine.stats().index_generation)
+    content = bytearray(table.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    table.write_bytes(bytes(content))
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+    passes = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
+    with caplog.at_level(logging.INFO):
+        assert hits_of(fresh) == expected and len(passes) == 1
+    assert any("checksum does not match" in r.getMessage() for r in caplog.records)
+    fresh.close()
+    table.unlink()  # as after an upgrade from a version that saved no table
+    report = Engine(engine.settings, embedder=engine.embedder).reindex()
+    assert report.embedded == 0 and table.exists()

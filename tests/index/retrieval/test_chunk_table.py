@@ -3,8 +3,10 @@
 import gc
 import weakref
 
+import pytest
+
 from index.models import ChunkRecord
-from index.retrieval.chunk_table import ChunkTable
+from index.retrieval.chunk_table import MAGIC, ChunkTable, ChunkTableUnusable
 from index.retrieval.hybrid import HybridRetriever
 
 
@@ -33,7 +35,7 @@ TEXTS = {
 
 
 def test_positions_follow_the_records_order_and_unknown_ids_get_minus_one():
-    table = ChunkTable(record(chunk_id, text, article=f"a{chunk_id % 2}") for chunk_id, text in TEXTS.items())
+    table = ChunkTable.of(record(chunk_id, text, article=f"a{chunk_id % 2}") for chunk_id, text in TEXTS.items())
     assert table.positions([19, 40, 5, 7]).tolist() == [2, 0, -1, 1]
     assert table.article.tolist() == [0, 1, 1]
     assert table.article_ids == ["a0", "a1"] and table.categories == ["politics", "politics"]
@@ -41,7 +43,7 @@ def test_positions_follow_the_records_order_and_unknown_ids_get_minus_one():
 
 
 def test_a_table_tells_a_rewritten_chunk_from_its_old_text():
-    table = ChunkTable([record(7, TEXTS[7])])
+    table = ChunkTable.of([record(7, TEXTS[7])])
     assert table.holds(0, record(7, TEXTS[7]))
     assert not table.holds(0, record(7, TEXTS[7].replace("south", "north")))
 
@@ -60,3 +62,44 @@ def test_the_retriever_holds_no_record_and_leaves_out_a_chunk_rewritten_since_it
     del stored[19]  # and deleted this one
     hits = retriever.search("harbour pier closed ferry terminal council")
     assert [hit.chunk_id for hit in hits] == [7]  # scored on its old text, 40 is not returned with its new one
+
+
+def test_a_saved_table_opens_as_it_was_with_its_stamp(tmp_path):
+    records = [record(chunk_id, text, article=f"a{chunk_id % 2}") for chunk_id, text in TEXTS.items()]
+    records.append(record(3, "Ein Bericht über die Fähre.", article="ü/3", source="Der Hafen"))
+    table = ChunkTable.of(records)
+    table.save(tmp_path / "chunks.table", stamp={"generation": 4, "pending": 1})
+    opened, stamp = ChunkTable.load(tmp_path / "chunks.table")
+    assert stamp == {"generation": 4, "pending": 1} == ChunkTable.stamp_of(tmp_path / "chunks.table")
+    assert opened.positions([3, 19, 40, 5]).tolist() == table.positions([3, 19, 40, 5]).tolist() == [3, 2, 0, -1]
+    assert (opened.article_ids, opened.sources, opened.published) == (table.article_ids, table.sources, table.published)
+    assert opened.holds(3, records[3]) and not opened.holds(3, record(3, "Ein anderer Bericht."))
+    ChunkTable.of([]).save(tmp_path / "empty.table", stamp={})
+    assert len(ChunkTable.load(tmp_path / "empty.table")[0]) == 0
+
+
+DAMAGES = ("truncated", "flipped", "trailing", "version", "header", "empty")
+
+
+def damaged(content: bytes, damage: str) -> bytes:
+    flipped = bytearray(content)
+    flipped[-40] ^= 0x01
+    return {
+        "truncated": content[: len(content) - 9],
+        "flipped": bytes(flipped),
+        "trailing": content + b"\0",
+        "version": MAGIC[:-1] + b"\x09" + content[len(MAGIC) :],
+        "header": content[: len(MAGIC) + 4] + b"{" * 20,
+        "empty": b"",
+    }[damage]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_table_file_is_refused_in_one_sentence(tmp_path, damage):
+    path = tmp_path / "chunks.table"
+    ChunkTable.of(record(chunk_id, text) for chunk_id, text in TEXTS.items()).save(path, stamp={"generation": 1})
+    path.write_bytes(damaged(path.read_bytes(), damage))
+    with pytest.raises(ChunkTableUnusable, match=r"^The chunk table file .* (is|was|has|does) [^\n]*\.$"):
+        ChunkTable.load(path)
+    with pytest.raises(ChunkTableUnusable, match="is missing"):
+        ChunkTable.load(tmp_path / "nowhere.table")
