@@ -158,20 +158,11 @@ class Engine:
         made_from = self._table_source(record)
         table_file = self.indexer.table_file(record.generation)
         lexical_file = self.indexer.lexical_file(record.generation)
-        try:  # the table an earlier process saved from these very chunk records: no chunk need be read
-            table, stamp = ChunkTable.load(table_file)
-            if stamp["made_from"] != made_from:
-                raise ChunkTableUnusable(f"The chunk table file {table_file} was made from other chunk records.")
-            retriever = HybridRetriever.reopen(
-                table, stamp["lexical_key"], lexical_file, vector_index, embedder, fetch=self.store.chunk_records
-            )
-            self._retriever, self._generation, self._pending = retriever, record.generation, int(stamp["pending"])
-            log.info("opened the search table of generation %d (%d chunks)", record.generation, len(retriever))
+        reopened = self._reopen(record, vector_index, made_from)
+        if reopened is not None:
+            self._retriever, self._pending = reopened
+            self._generation = record.generation
             return
-        except (ChunkTableUnusable, LexicalIndexUnusable) as exc:
-            log.info("reading the chunks: %s", exc)
-        except (KeyError, TypeError, ValueError):
-            log.warning("reading the chunks: the chunk table file %s has an unreadable stamp", table_file)
         articles: set[str] = set()
         indexed_articles: set[str] = set()
         in_generation = _generation_member(vector_index, lambda: self.store.known_vector_hashes(embedder.name))
@@ -214,6 +205,36 @@ class Engine:
         if save:
             self.indexer.remove_stale_search_files()
         self._retriever, self._generation = retriever, record.generation
+
+    def _reopen(
+        self, record: GenerationRecord, vector_index: VectorIndex, made_from: dict
+    ) -> tuple[HybridRetriever, int] | None:
+        """The retriever over ``record``'s generation and its count of pending articles, from the chunk table saved
+        with it, if that was made from the chunk records as they are now (``made_from``) and its BM25 file is the one
+        it names; None otherwise."""
+        table_file = self.indexer.table_file(record.generation)
+        try:
+            table, stamp = ChunkTable.load(table_file)
+            saved_from, key, pending = stamp["made_from"], str(stamp["lexical_key"]), int(stamp["pending"])
+        except ChunkTableUnusable as exc:
+            log.info("reading the chunks: %s", exc)
+            return None
+        except (KeyError, TypeError, ValueError):
+            log.warning("reading the chunks: the chunk table file %s has an unreadable stamp", table_file)
+            return None
+        if saved_from != made_from:
+            log.info("reading the chunks: a chunk or an article changed since %s was saved", table_file)
+            return None
+        lexical_file = self.indexer.lexical_file(record.generation)
+        try:
+            retriever = HybridRetriever.reopen(
+                table, key, lexical_file, vector_index, self.embedder, fetch=self.store.chunk_records
+            )
+        except LexicalIndexUnusable as exc:
+            log.info("reading the chunks: %s", exc)
+            return None
+        log.info("opened the search table of generation %d (%d chunks)", record.generation, len(retriever))
+        return retriever, pending
 
     def _table_source(self, record: GenerationRecord) -> dict:
         """What a retriever over ``record``'s generation is made from: its vector file and the chunk records as they

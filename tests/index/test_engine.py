@@ -19,6 +19,7 @@ from index.engine import Engine
 from index.errors import IndexBusy, IndexUnavailable
 from index.indexing.indexer import text_hash
 from index.models import Filters
+from index.retrieval.chunk_table import ChunkTable
 from index.retrieval.lexical import LexicalIndex
 from index.settings import Settings
 from index.store import compact
@@ -622,6 +623,15 @@ def test_a_damaged_chunk_table_is_read_around_and_a_no_op_index_saves_a_lost_one
     with caplog.at_level(logging.INFO):
         assert hits_of(fresh) == expected and len(passes) == 1
     assert any("checksum does not match" in r.getMessage() for r in caplog.records)
+    fresh.close()
+    ChunkTable.of([]).save(
+        table, stamp={"made_from": ["not", "a", "stamp"]}
+    )  # a file that verifies, a stamp that does not
+    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+    passes = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
+    with caplog.at_level(logging.INFO):
+        assert hits_of(fresh) == expected and len(passes) == 1
+    assert any("unreadable stamp" in r.getMessage() for r in caplog.records)
     fresh.close()
     table.unlink()  # as after an upgrade from a version that saved no table
     report = Engine(engine.settings, embedder=engine.embedder).reindex()
