@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import SourceError
+from index.errors import SourceError, system_error
 from index.models import Article, ArticleDraft, FileProblem, IngestReport
-from index.sources import clean_site_chrome, discover, read_file
+from index.sources import discover, read_file
 from index.sources.discovery import DEFAULT_MAX_ENTRIES
 from index.sources.origins import file_part, is_file_origin, legacy_files
+from index.sources.page_chrome import SiteChrome
 from index.sources.reader import FileResult, read_upload
 from index.store.database import Store, utc_now
 from index.store.identity import article_id, content_hash, text_key, web_url
@@ -106,30 +109,18 @@ def ingest(
     found = discover(named, follow_symlinks=options.follow_symlinks, max_entries=options.max_entries)
     tally.failed.extend(found.missing)
     tally.skipped.extend(found.problems)
-    total_inputs = len(found.files) + len(uploads)
     stored = store.hashes()
     run = _Run(stored=stored, origins=store.origins(), keys={key: aid for aid, (_, key) in stored.items()})
-    drafts: list[ArticleDraft] = []
-    for number, result in enumerate(_read_all(found.files, uploads, options), start=1):
-        drafts.extend(result.drafts)
-        tally.skipped.extend(result.problems)
-        tally.notes.extend(result.notes)
-        if result.fatal or result.problems:
-            run.troubled.add(result.origin)
-        else:
-            run.read_cleanly.add(result.origin)
-        if progress:
-            progress("reading", number, total_inputs)
-
-    drafts = clean_site_chrome(drafts)
-    for number, draft in enumerate(drafts, start=1):
-        try:
-            _store_one(store, draft, options, run, tally)
-        except SourceError as exc:
-            tally.skipped.append(FileProblem(draft.origin, str(exc)))
-            run.troubled.add(file_part(draft.origin))
-        if progress:
-            progress("storing", number, len(drafts))
+    with _Spilled(store.path.parent) as drafts:
+        _read_into(drafts, found.files, uploads, options, run, tally, progress)
+        for number, draft in enumerate(drafts, start=1):
+            try:
+                _store_one(store, draft, options, run, tally)
+            except SourceError as exc:
+                tally.skipped.append(FileProblem(draft.origin, str(exc)))
+                run.troubled.add(file_part(draft.origin))
+            if progress:
+                progress("storing", number, len(drafts))
 
     if options.prune:
         tally.pruned = _prune(store, run, tally)
@@ -145,6 +136,69 @@ def ingest(
         len(report.failed),
     )
     return report
+
+
+def _read_into(
+    drafts: _Spilled,
+    files: list[Path],
+    uploads: list[Upload],
+    options: IngestOptions,
+    run: _Run,
+    tally: _Tally,
+    progress: Progress | None,
+) -> None:
+    """Read every input into ``drafts``, noting its problems and whether it was read cleanly."""
+    total_inputs = len(files) + len(uploads)
+    for number, result in enumerate(_read_all(files, uploads, options), start=1):
+        for draft in result.drafts:
+            drafts.add(draft)
+        tally.skipped.extend(result.problems)
+        tally.notes.extend(result.notes)
+        if result.fatal or result.problems:
+            run.troubled.add(result.origin)
+        else:
+            run.read_cleanly.add(result.origin)
+        if progress:
+            progress("reading", number, total_inputs)
+
+
+class _Spilled:
+    """The drafts an ingest read, written to an unnamed temporary file beside the archive as they come and given back
+    one at a time, cleaned of their sources' chrome (``SiteChrome``, which must see every draft before cleaning one).
+    Held in memory instead, a million passages' drafts took about 2 GB."""
+
+    def __init__(self, folder: Path) -> None:
+        try:
+            self._file = tempfile.TemporaryFile(dir=folder, prefix=".ingest-")
+        except OSError as exc:
+            raise system_error(exc) from exc
+        self._count = 0
+        self._chrome = SiteChrome()
+
+    def __enter__(self) -> _Spilled:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.close()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, draft: ArticleDraft) -> None:
+        self._chrome.add(draft)
+        try:
+            pickle.dump(draft, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise system_error(exc) from exc
+        self._count += 1
+
+    def __iter__(self) -> Iterator[ArticleDraft]:
+        try:
+            self._file.seek(0)
+            for _ in range(self._count):
+                yield self._chrome.clean(pickle.load(self._file))  # this run's own unnamed file
+        except OSError as exc:
+            raise system_error(exc) from exc
 
 
 def _read_all(files: list[Path], uploads: list[Upload], options: IngestOptions) -> Iterator[FileResult]:

@@ -12,13 +12,14 @@ Within one page (``strip_page_chrome``), by general rules:
 
 Articles without such chrome are returned unchanged.
 
-Across the documents of one source (``clean_site_chrome``), lines that recur in at least
+Across the documents of one source (``SiteChrome``, read one document at a time), lines that recur in at least
 ``MIN_REPEAT_DOCUMENTS`` distinct documents and in at least ``MIN_REPEAT_SHARE`` of them (navigation,
 footers, bylines boxes) are dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -79,28 +80,54 @@ def is_date_only(line: str) -> bool:
     return bool(_DATE_ONLY.fullmatch(line.strip().strip("|·-–— ")))
 
 
-def clean_site_chrome(drafts: Sequence[ArticleDraft]) -> list[ArticleDraft]:
-    """Drop lines repeated across many documents of one source; order and everything else is kept.
+class SiteChrome:
+    """Lines repeated across many documents of one source, learnt one document at a time (``add``) and then dropped
+    from each (``clean``): the documents need not all be held in between.
 
-    A source is the draft's ``source`` or, when it has none, the folder its file is in. Documents with the
-    same body count once, so duplicates cannot make their own text look like chrome. A draft whose body
-    would become empty is left unchanged.
+    A source is the draft's ``source`` or, when it has none, the folder its file is in. Documents with the same body
+    count once, so duplicates cannot make their own text look like chrome. A line is chrome when at most
+    ``MAX_REPEATED_LINE_WORDS`` words long and found in at least ``MIN_REPEAT_DOCUMENTS`` distinct documents and
+    ``MIN_REPEAT_SHARE`` of them. Add every document before cleaning the first.
     """
-    groups: dict[str, list[int]] = defaultdict(list)
-    for position, draft in enumerate(drafts):
-        groups[_source_key(draft)].append(position)
-    cleaned = list(drafts)
-    for positions in groups.values():
-        chrome = _repeated_lines([drafts[position].body for position in positions])
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, set[bytes]] = defaultdict(set)  # per source, digests of its distinct bodies
+        self._lines: dict[str, Counter[str]] = defaultdict(Counter)  # per source, documents holding each short line
+        self._chrome: dict[str, set[str]] | None = None
+
+    def add(self, draft: ArticleDraft) -> None:
+        if self._chrome is not None:
+            raise RuntimeError("every document must be added before the first is cleaned")
+        key = _source_key(draft)
+        digest = hashlib.blake2b(draft.body.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in self._bodies[key]:
+            return
+        self._bodies[key].add(digest)
+        stripped = (line.strip() for line in draft.body.split("\n"))
+        self._lines[key].update({line for line in stripped if line and word_count(line) <= MAX_REPEATED_LINE_WORDS})
+
+    def clean(self, draft: ArticleDraft) -> ArticleDraft:
+        """``draft`` without its source's chrome lines; unchanged when it has none, or would keep no text."""
+        if self._chrome is None:
+            self._chrome = {key: self._repeated(key) for key in self._lines}
+            self._lines.clear()
+        chrome = self._chrome.get(_source_key(draft))
         if not chrome:
-            continue
-        for position in positions:
-            draft = drafts[position]
-            lines = [line for line in draft.body.split("\n") if line.strip() not in chrome]
-            body = normalise_body("\n".join(lines))
-            if body and body != draft.body:
-                cleaned[position] = replace(draft, body=body)
-    return cleaned
+            return draft
+        body = normalise_body("\n".join(line for line in draft.body.split("\n") if line.strip() not in chrome))
+        return replace(draft, body=body) if body and body != draft.body else draft
+
+    def _repeated(self, key: str) -> set[str]:
+        threshold = max(MIN_REPEAT_DOCUMENTS, MIN_REPEAT_SHARE * len(self._bodies[key]))
+        return {line for line, count in self._lines[key].items() if count >= threshold}
+
+
+def clean_site_chrome(drafts: Sequence[ArticleDraft]) -> list[ArticleDraft]:
+    """Drop lines repeated across many documents of one source (``SiteChrome``); order and everything else is kept."""
+    chrome = SiteChrome()
+    for draft in drafts:
+        chrome.add(draft)
+    return [chrome.clean(draft) for draft in drafts]
 
 
 def _cut_at_section_heading(blocks: list[str]) -> tuple[list[str], bool]:
@@ -159,16 +186,3 @@ def _source_key(draft: ArticleDraft) -> str:
     if draft.source:
         return "source:" + draft.source.casefold()
     return "folder:" + str(Path(draft.origin.split("#", 1)[0]).parent)
-
-
-def _repeated_lines(bodies: list[str]) -> set[str]:
-    distinct = list(dict.fromkeys(bodies))
-    if len(distinct) < MIN_REPEAT_DOCUMENTS:
-        return set()
-    counts: Counter[str] = Counter()
-    for body in distinct:
-        counts.update({line.strip() for line in body.split("\n") if line.strip()})
-    threshold = max(MIN_REPEAT_DOCUMENTS, MIN_REPEAT_SHARE * len(distinct))
-    return {
-        line for line, count in counts.items() if count >= threshold and word_count(line) <= MAX_REPEATED_LINE_WORDS
-    }

@@ -267,3 +267,30 @@ def test_two_ingests_at_once_each_report_only_what_they_wrote(tmp_path):
     store = Store(db)
     assert store.count("articles") == 40
     store.close()
+
+
+# -- 6. memory ------------------------------------------------------------------------------------------
+def test_an_ingest_holds_no_draft_it_read_while_it_stores_them_and_leaves_no_file_behind(store, tmp_path, monkeypatch):
+    import gc
+
+    import index.sources.ingest as ingesting
+    from index.models import ArticleDraft
+
+    bodies = [f"Dispatch {n}: the harbour reopened.\n\nSubscribe to our newsletter today" for n in range(6)]
+    for n in range(3):
+        write(tmp_path / "site" / f"part-{n}.json", records(*bodies[2 * n : 2 * n + 2]))
+    held = []
+    store_one = ingesting._store_one
+
+    def watched_store(store, draft, *args):
+        if not held:
+            gc.collect()
+            held.append(sum(isinstance(thing, ArticleDraft) for thing in gc.get_objects()))
+        assert "newsletter" not in draft.body, "a line six of six documents repeat is site chrome"
+        return store_one(store, draft, *args)
+
+    monkeypatch.setattr(ingesting, "_store_one", watched_store)
+    before = sorted(p.name for p in store.path.parent.iterdir())
+    assert ingest(store, [tmp_path / "site"]).added == 6
+    assert held == [1], "the drafts read wait on disk, not in memory: only the one being stored is held"
+    assert sorted(p.name for p in store.path.parent.iterdir()) == before
