@@ -34,7 +34,7 @@ from index.indexing.vectors import (
     DEAD_SHARE_REBUILD,
     IndexFile,
     VectorIndex,
-    build_index,
+    build_index_in_blocks,
     expected_kind,
     hash_rows,
     open_index,
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 EMBED_BATCH = 256
+BUILD_BLOCK = 65_536  # stored vectors read and added to a new index at a time (96 MB at 384 dimensions)
 SENTENCE_PAGE = 2048  # sentences gathered from the bodies before they are looked up and marked
 _SEARCH_FILE = re.compile(r"^(?:lexical-(\d{6,})\.bm25|chunks-(\d{6,})\.table)$")
 _SEARCH_TEMP = re.compile(r"^\.(?:lexical-\d{6,}\.bm25|chunks-\d{6,}\.table)\..*\.tmp$")  # see their save()
@@ -191,9 +192,12 @@ class Indexer:
             ):
                 added = [hashes[position] for position in changes.add.tolist()]
                 return previous.updated(changes, self._stored_matrix(embedder, added, changed), ids, rows)
-        matrix = self._stored_matrix(embedder, hashes, changed)
-        return build_index(
-            ids, matrix, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name, hashes=rows, overwrite=True
+        blocks = (
+            self._stored_matrix(embedder, hashes[start : start + BUILD_BLOCK], changed)
+            for start in range(0, len(hashes), BUILD_BLOCK)
+        )
+        return build_index_in_blocks(
+            ids, embedder.dim, blocks, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name, hashes=rows
         )
 
     def _stored_matrix(self, embedder: Embedder, hashes: Sequence[str], changed: int) -> np.ndarray:

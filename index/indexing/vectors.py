@@ -28,7 +28,7 @@ import logging
 import os
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -360,26 +360,41 @@ def build_index(
     hashes: np.ndarray | None = None,
     overwrite: bool = False,
 ) -> VectorIndex:
-    """Index ``vectors`` (n, dim) under the chunk ``ids`` (n,): exact below ``hnsw_threshold`` rows, HNSW at or above.
-
-    Rows are re-normalised to unit length in float32, so scores are cosine similarities; with ``overwrite`` in the
-    given float32 matrix itself, which saves a copy of it (at a million passages, 1.5 GB). ``hashes`` (n,
-    HASH_BYTES), the hash of the text each vector embeds, lets a later generation be made by ``updated``.
-    """
-    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    """Index ``vectors`` (n, dim) under the chunk ``ids`` (n,): ``build_index_in_blocks`` over one block, which is
+    ``vectors`` itself with ``overwrite`` (re-normalised in place, which saves a copy of it) and a copy otherwise."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[1] == 0:
         raise ValueError(f"vectors must be an (n, dim) matrix with dim >= 1, got shape {vectors.shape}.")
-    if ids.shape != (vectors.shape[0],):
-        raise ValueError(f"got {ids.size} ids for {vectors.shape[0]} vectors.")
+    block = vectors if overwrite and vectors.flags.c_contiguous and vectors.flags.writeable else vectors.copy()
+    return build_index_in_blocks(
+        ids, vectors.shape[1], [block], model_name=model_name, hnsw_threshold=hnsw_threshold, hashes=hashes
+    )
+
+
+def build_index_in_blocks(
+    ids: np.ndarray,
+    dim: int,
+    blocks: Iterable[np.ndarray],
+    *,
+    model_name: str,
+    hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+    hashes: np.ndarray | None = None,
+) -> VectorIndex:
+    """Index the vectors of the chunk ``ids`` (n,), which ``blocks`` give in order, a float32 (rows, ``dim``) matrix
+    at a time: exact below ``hnsw_threshold`` rows, HNSW at or above. Each block is scaled to unit length in place (so
+    scores are cosine similarities) and added, so the whole matrix is never held beside FAISS's copy of it (at a
+    million passages, 1.5 GB). ``hashes`` (n, HASH_BYTES), the hash of the text each vector embeds, lets a later
+    generation be made by ``updated``.
+    """
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    if ids.ndim != 1 or dim < 1:
+        raise ValueError(f"ids must be a vector and dim at least 1, got shapes {ids.shape} and {dim}.")
     if np.unique(ids).size != ids.size:
         raise ValueError("chunk ids must be unique.")
     if not model_name:
         raise ValueError("model_name must name the embedding model that produced the vectors.")
     if hashes is not None and hashes.shape != (ids.size, HASH_BYTES):
         raise ValueError(f"got hashes of shape {hashes.shape} for {ids.size} vectors.")
-    vectors = _unit_rows(vectors, what="chunk", out=vectors if overwrite and vectors.flags.c_contiguous else None)
-    dim = vectors.shape[1]
     if expected_kind(ids.size, hnsw_threshold) == HNSW:
         inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -389,7 +404,17 @@ def build_index(
         inner = faiss.IndexFlatIP(dim)
         kind = FLAT
     mapped = faiss.IndexIDMap(inner)
-    mapped.add_with_ids(vectors, ids)
+    added = 0
+    for block in blocks:
+        if block.dtype != np.float32 or block.ndim != 2 or block.shape[1] != dim or not block.flags.c_contiguous:
+            raise ValueError(f"each block must be a C-ordered float32 (rows, {dim}) matrix, got {block.shape}.")
+        if added + block.shape[0] > ids.size:
+            raise ValueError(f"got more vectors than the {ids.size} ids.")
+        _unit_rows(block, what="chunk", out=block)
+        mapped.add_with_ids(block, ids[added : added + block.shape[0]])
+        added += block.shape[0]
+    if added != ids.size:
+        raise ValueError(f"got {ids.size} ids for {added} vectors.")
     logger.info("built %s vector index of %d vectors (%d dims)", kind, ids.size, dim)
     return VectorIndex(mapped, kind=kind, model_name=model_name, ef_search=HNSW_EF_SEARCH, hashes=hashes)
 

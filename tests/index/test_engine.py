@@ -636,3 +636,20 @@ def test_a_damaged_chunk_table_is_read_around_and_a_no_op_index_saves_a_lost_one
     table.unlink()  # as after an upgrade from a version that saved no table
     report = Engine(engine.settings, embedder=engine.embedder).reindex()
     assert report.embedded == 0 and table.exists()
+
+
+def test_a_full_index_reads_the_stored_vectors_a_block_at_a_time_and_searches_as_before(engine, monkeypatch):
+    import index.indexing.indexer as indexing
+
+    expected = hits_of(engine)
+    read, stored_matrix = [], indexing.Indexer._stored_matrix
+
+    def watched(self, embedder, hashes, changed):
+        read.append(len(hashes))
+        return stored_matrix(self, embedder, hashes, changed)
+
+    monkeypatch.setattr(indexing.Indexer, "_stored_matrix", watched)
+    monkeypatch.setattr(indexing, "BUILD_BLOCK", 8)
+    report = engine.reindex(full=True)
+    assert sum(read) == report.total_vectors > 8 and max(read) == 8, "never the whole matrix at once"
+    assert [[c for c, _ in hits] for hits in hits_of(engine)] == [[c for c, _ in hits] for hits in expected]

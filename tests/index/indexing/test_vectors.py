@@ -19,6 +19,7 @@ from index.indexing.vectors import (
     IndexFile,
     IndexMismatch,
     build_index,
+    build_index_in_blocks,
     open_index,
     write_generation,
 )
@@ -320,6 +321,26 @@ def test_invalid_input_is_refused(small_data):
     index = build_index(ids, vectors, model_name=MODEL)
     with pytest.raises(ValueError, match="dimensions"):
         index.search(np.ones(DIM + 1, dtype=np.float32), 5)
+
+
+def test_an_index_built_a_block_at_a_time_finds_what_one_built_at_once_does(small_data):
+    ids, vectors = small_data
+    queries = clustered(50, seed=9)
+    for threshold in (10_000, 1_000):  # exact, then HNSW
+        whole = build_index(ids, vectors, model_name=MODEL, hnsw_threshold=threshold)
+        blocks = (vectors[start : start + 300].copy() for start in range(0, len(ids), 300))
+        built = build_index_in_blocks(ids, DIM, blocks, model_name=MODEL, hnsw_threshold=threshold)
+        assert built.kind == whole.kind == (FLAT if threshold > len(ids) else HNSW)
+        found = [[i for i, _ in built.search(q, 10)] for q in queries]
+        exact = [exact_top(ids, vectors, q, 10) for q in queries]
+        recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
+        assert recall == 1.0 if built.kind == FLAT else recall >= 0.95
+    with pytest.raises(ValueError, match="2000 ids for 10 vectors"):
+        build_index_in_blocks(ids, DIM, [vectors[:10].copy()], model_name=MODEL)
+    with pytest.raises(ValueError, match="more vectors than the 10 ids"):
+        build_index_in_blocks(ids[:10], DIM, [vectors[:20].copy()], model_name=MODEL)
+    with pytest.raises(ValueError, match="float32"):
+        build_index_in_blocks(ids, DIM, [vectors.astype(np.float64)], model_name=MODEL)
 
 
 def test_empty_archive_round_trips_and_finds_nothing(tmp_path):
