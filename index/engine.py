@@ -158,7 +158,7 @@ class Engine:
         made_from = self._table_source(record)
         table_file = self.indexer.table_file(record.generation)
         lexical_file = self.indexer.lexical_file(record.generation)
-        reopened = self._reopen(record, vector_index, made_from)
+        reopened = self._reopen(record, vector_index, made_from, table_file, lexical_file)
         if reopened is not None:
             self._retriever, self._pending = reopened
             self._generation = record.generation
@@ -207,12 +207,11 @@ class Engine:
         self._retriever, self._generation = retriever, record.generation
 
     def _reopen(
-        self, record: GenerationRecord, vector_index: VectorIndex, made_from: dict
+        self, record: GenerationRecord, vector_index: VectorIndex, made_from: dict, table_file: Path, lexical_file: Path
     ) -> tuple[HybridRetriever, int] | None:
         """The retriever over ``record``'s generation and its count of pending articles, from the chunk table saved
         with it, if that was made from the chunk records as they are now (``made_from``) and its BM25 file is the one
         it names; None otherwise."""
-        table_file = self.indexer.table_file(record.generation)
         try:
             table, stamp = ChunkTable.load(table_file)
             saved_from, key, pending = stamp["made_from"], str(stamp["lexical_key"]), int(stamp["pending"])
@@ -225,7 +224,6 @@ class Engine:
         if saved_from != made_from:
             log.info("reading the chunks: a chunk or an article changed since %s was saved", table_file)
             return None
-        lexical_file = self.indexer.lexical_file(record.generation)
         try:
             retriever = HybridRetriever.reopen(
                 table, key, lexical_file, vector_index, self.embedder, fetch=self.store.chunk_records

@@ -612,27 +612,22 @@ def test_chunks_changed_while_a_process_read_them_are_read_again_by_the_next(eng
     after.close()
 
 
-def test_a_damaged_chunk_table_is_read_around_and_a_no_op_index_saves_a_lost_one(engine, monkeypatch, caplog):
+def test_a_damaged_chunk_table_is_read_around_and_a_no_op_index_saves_a_lost_one(engine, tmp_path, monkeypatch, caplog):
     expected = hits_of(engine)
     table = engine.indexer.table_file(engine.stats().index_generation)
-    content = bytearray(table.read_bytes())
-    content[len(content) // 2] ^= 0xFF
-    table.write_bytes(bytes(content))
-    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
-    passes = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
-    with caplog.at_level(logging.INFO):
-        assert hits_of(fresh) == expected and len(passes) == 1
-    assert any("checksum does not match" in r.getMessage() for r in caplog.records)
-    fresh.close()
-    ChunkTable.of([]).save(
-        table, stamp={"made_from": ["not", "a", "stamp"]}
-    )  # a file that verifies, a stamp that does not
-    fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
-    passes = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
-    with caplog.at_level(logging.INFO):
-        assert hits_of(fresh) == expected and len(passes) == 1
-    assert any("unreadable stamp" in r.getMessage() for r in caplog.records)
-    fresh.close()
+    flipped = bytearray(table.read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF
+    odd = tmp_path / "odd.table"
+    ChunkTable.of([]).save(odd, stamp={"made_from": ["not", "a", "stamp"]})  # the file verifies, its stamp does not
+    for content, logged in ((bytes(flipped), "checksum does not match"), (odd.read_bytes(), "unreadable stamp")):
+        table.write_bytes(content)
+        caplog.clear()
+        fresh = Engine(engine.settings, embedder=engine.embedder, read_only=True)
+        passes = chunks_still_held_after_each_pass(fresh.store, monkeypatch)
+        with caplog.at_level(logging.INFO):
+            assert hits_of(fresh) == expected and len(passes) == 1, logged
+        assert any(logged in r.getMessage() for r in caplog.records)
+        fresh.close()
     table.unlink()  # as after an upgrade from a version that saved no table
     report = Engine(engine.settings, embedder=engine.embedder).reindex()
     assert report.embedded == 0 and table.exists()
