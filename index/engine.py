@@ -62,7 +62,7 @@ class Engine:
         faiss.omp_set_num_threads(1)
         self.settings = settings
         self.home = settings.home
-        self.store = Store.in_home(self.home, read_only=read_only)
+        self.store = Store.in_home(self.home, read_only=read_only, database_url=settings.database_url)
         self.indexer = Indexer(
             self.store,
             self.home / "index",
@@ -158,6 +158,8 @@ class Engine:
         made_from = self._table_source(record)
         table_file = self.indexer.table_file(record.generation)
         lexical_file = self.indexer.lexical_file(record.generation)
+        for path in (table_file, lexical_file):  # another home on the same database may have made them
+            self.indexer.fetch_shared(path)
         reopened = self._reopen(record, vector_index, made_from, table_file, lexical_file)
         if reopened is not None:
             self._retriever, self._pending = reopened
@@ -200,9 +202,12 @@ class Engine:
             stamp = {"made_from": made_from, "lexical_key": retriever.lexical_key, "pending": self._pending}
             try:
                 retriever.table.save(table_file, stamp=stamp)
+                self.indexer.share(table_file)
             except OSError as exc:
                 log.warning("could not save the chunk table to %s: %s", table_file, exc)
         if save:
+            if lexical_file.exists():
+                self.indexer.share(lexical_file)
             self.indexer.remove_stale_search_files()
         self._retriever, self._generation = retriever, record.generation
 
@@ -487,7 +492,8 @@ class Engine:
         with self._load_lock:
             unchanged = (
                 report.generation == before
-                and self.indexer.lexical_file(report.generation).exists()
+                and self.indexer.fetch_shared(self.indexer.lexical_file(report.generation))
+                and self.indexer.fetch_shared(self.indexer.table_file(report.generation))
                 and self._table_saved(report.generation)
             )
             if unchanged and (self._retriever is None or self._generation == report.generation):

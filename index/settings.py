@@ -122,6 +122,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder holding the archive database and index files (default: the per-user data directory).",
     ),
     Setting(
+        "database_url",
+        "ARCHIVIST_DATABASE_URL",
+        _url(("postgresql://", "postgres://"), strip_slash=False),
+        None,
+        "A PostgreSQL database to keep the archive's tables in instead of the home's SQLite file (the search files "
+        "stay in the home); unset: SQLite.",
+        secret=True,
+    ),
+    Setting(
         "model_cache",
         "ARCHIVIST_MODEL_CACHE",
         _path,
@@ -384,6 +393,7 @@ def _default(name: str) -> object:
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path(_default_home()))
+    database_url: str | None = field(default=None, repr=False)
     model_cache: Path = field(default_factory=lambda: Path(platformdirs.user_cache_dir("archivist", appauthor=False)))
     chunk_tokens: int = _default("chunk_tokens")
     chunk_overlap: int = _default("chunk_overlap")

@@ -95,3 +95,26 @@ def engine(built_home, tmp_path, model_cache):
     engine = Engine(Settings(home=home, model_cache=model_cache))
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the run (skipped where none can start, a failure under CI)."""
+    from tests.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL cannot start here ({exc}); CI must run every test", pytrace=False)
+        pytest.skip(f"PostgreSQL cannot start here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive_at(request, tmp_path) -> str | Path:
+    """Where a test's archive lives: a SQLite file, then a new PostgreSQL database (the store's two backends)."""
+    if request.param == "sqlite":
+        return tmp_path / "archive.db"
+    return request.getfixturevalue("postgres_server").new_database()

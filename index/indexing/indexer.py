@@ -42,6 +42,7 @@ from index.indexing.vectors import (
 )
 from index.models import IndexReport
 from index.retrieval.hybrid import passage_text
+from index.store import search_files
 from index.store.database import GenerationRecord, Store, VectorTable, utc_now
 from index.text.chunking import split_sentences
 
@@ -85,7 +86,7 @@ class Indexer:
 
     @contextmanager
     def _exclusive(self):
-        """One re-index at a time, across threads and processes."""
+        """One re-index at a time, across threads and processes (and machines, on PostgreSQL)."""
         if not self._lock.acquire(blocking=False):
             raise IndexBusy("A re-index is already running; try again when it has finished.")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -95,7 +96,10 @@ class Indexer:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise IndexBusy("A re-index is already running in another process; try again later.") from exc
-            yield
+            with self.store.reindex_lock() as ours:
+                if not ours:
+                    raise IndexBusy("A re-index is already running on another machine; try again later.")
+                yield
         finally:
             handle.close()
             self._lock.release()
@@ -165,7 +169,9 @@ class Indexer:
         generation = (current[0].generation if current else self.newest_generation()) + 1
         index = self._next_index(embedder, ids, hashes, None if full else current, changed)
         written = write_generation(index, self.folder, generation)
+        search_files.share(self.store, written.path)  # before the record that makes it the one to search
         self.store.record_generation(_record(written, scan))
+        search_files.keep_generations(self.store, {g.generation for g in self.store.generations()[:2]})
         removed = self.store.drop_vectors_except(embedder.name, set(hashes))
         if progress:
             progress("building", 1, 1)
@@ -307,8 +313,10 @@ class Indexer:
         for record in self.store.generations():
             if record.model_name != model_name:
                 continue
+            file = _index_file(record, self.folder)
+            self.fetch_shared(file.path)
             try:
-                return record, open_index(_index_file(record, self.folder))
+                return record, open_index(file)
             except IndexUnavailable as exc:
                 log.warning("index generation %d is unusable: %s", record.generation, exc)
         return None
@@ -320,6 +328,15 @@ class Indexer:
     def table_file(self, generation: int) -> Path:
         """Where the chunk table of a retriever over ``generation`` is saved (see ``index.retrieval.chunk_table``)."""
         return self.folder / f"chunks-{generation:06d}.table"
+
+    def fetch_shared(self, path: Path) -> bool:
+        """Copy a generation's file missing from this home from the archive's database, when it keeps them (on
+        PostgreSQL: ``index.store.search_files``); whether the file is here now."""
+        return search_files.fetch(self.store, path)
+
+    def share(self, path: Path) -> None:
+        """Keep a generation's file in the archive's database too, when it keeps them, for the other homes on it."""
+        search_files.share(self.store, path)
 
     def remove_stale_search_files(self) -> None:
         """Delete the saved BM25 indexes and chunk tables of generations whose vector file is gone, and temp files of

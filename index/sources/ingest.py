@@ -111,7 +111,7 @@ def ingest(
     tally.skipped.extend(found.problems)
     stored = store.hashes()
     run = _Run(stored=stored, origins=store.origins(), keys={key: aid for aid, (_, key) in stored.items()})
-    with _Spilled(store.path.parent) as drafts:
+    with _Spilled(store.scratch) as drafts:
         _read_into(drafts, found.files, uploads, options, run, tally, progress)
         for number, draft in enumerate(drafts, start=1):
             try:
@@ -167,7 +167,7 @@ class _Spilled:
     one at a time, cleaned of their sources' chrome (``SiteChrome``, which must see every draft before cleaning one).
     Held in memory instead, a million passages' drafts took about 2 GB."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None) -> None:
         try:
             self._file = tempfile.TemporaryFile(dir=folder, prefix=".ingest-")
         except OSError as exc:

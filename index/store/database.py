@@ -1,9 +1,12 @@
-"""The archive: articles, their chunks, stored vectors and index manifests in one SQLite file.
+"""The archive: articles, their chunks, stored vectors and index manifests in one SQLite file, or in PostgreSQL.
 
 SQLite through sqlite-utils, WAL mode, schema built by numbered migrations. One article
 and its chunks are always written in one transaction, so a crash leaves either the old
 or the new version of an article, never half of one. Read commands open it read-only
 (SQLite ``mode=ro``): they never write, and only a writing open runs migrations.
+
+Given a ``postgresql://`` URL instead of a path, the same tables live in that database (``index.store.postgres``
+speaks the store's SQL there): the same migrations, the same statements, one writer at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +30,27 @@ import sqlite_utils
 
 from index.errors import ArchiveReadOnly, ArchiveUnavailable, NotFound, system_error
 from index.models import Article, ChunkRecord, ChunkSpan
-from index.store import compact
+from index.store import compact, postgres
 from index.store.identity import text_key
 
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "archive.db"
 ANY_HASH = object()  # put_article without a compare-and-set
+UPSERT_META = "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+
+
+def _on_postgres(db) -> bool:
+    return getattr(db, "dialect", "sqlite") == "postgresql"
+
+
+def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """``INSERT`` of ``columns`` that replaces the other columns of a row with the same ``key``."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" * len(columns))
+    update = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in key)
+    conflict = ", ".join(key)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {update}"
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -54,6 +72,16 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL
         )"""
     )
+    if _on_postgres(db):  # SQLite numbers every row, and a replaced row anew; PostgreSQL does it with a sequence
+        db.execute("CREATE SEQUENCE articles_rowid")
+        db.execute("ALTER TABLE articles ADD COLUMN rowid BIGINT NOT NULL DEFAULT nextval('articles_rowid')")
+        db.execute("CREATE UNIQUE INDEX articles_rowid_order ON articles(rowid)")
+        # Each generation's search files too (``index.store.search_files``): a home on another machine copies them
+        # instead of building them. A SQLite archive's home is the only place its files are.
+        db.execute(
+            "CREATE TABLE search_files (name TEXT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, "
+            "PRIMARY KEY (name, part))"
+        )
     db.execute("CREATE UNIQUE INDEX articles_text_key ON articles(text_key)")
     db.execute("CREATE INDEX articles_published ON articles(published_at)")
     db.execute("CREATE INDEX articles_url ON articles(url)")
@@ -211,23 +239,34 @@ def _m6_chunk_changes(db: sqlite_utils.Database) -> None:
     holds every chunk as it is, so a re-index that would change nothing need not read a million chunks to know it."""
     db.execute("CREATE TABLE chunk_changes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL)")
     db.execute("INSERT INTO chunk_changes VALUES (1, 0)")
-    for event in ("INSERT", "UPDATE", "DELETE"):
+    if _on_postgres(db):
         db.execute(
-            f"CREATE TRIGGER chunks_{event.lower()}_counted AFTER {event} ON chunks "
-            "BEGIN UPDATE chunk_changes SET count = count + 1; END"
+            "CREATE FUNCTION count_chunk_change() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN UPDATE chunk_changes SET count = count + 1; RETURN NULL; END $$"
         )
+    _count_changes(db, "chunks")
     db.execute("ALTER TABLE index_generations ADD COLUMN chunk_changes INTEGER")
+
+
+def _count_changes(db, table: str) -> None:
+    """Triggers that add one to ``chunk_changes`` for every row of ``table`` inserted, updated or deleted."""
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        name = f"{table}_{event.lower()}_counted"
+        if _on_postgres(db):
+            db.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW EXECUTE FUNCTION count_chunk_change()"
+            )
+        else:
+            db.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN UPDATE chunk_changes SET count = count + 1; END"
+            )
 
 
 def _m7_article_changes_counted(db: sqlite_utils.Database) -> None:
     """Count every change to an article row too: a chunk record carries its article's title, outlet, author, section
     and date, so while the count stands still every chunk record reads as it did, and what was derived from them
     (the search table a generation saves beside its BM25 index) can be opened instead of read again."""
-    for event in ("INSERT", "UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER articles_{event.lower()}_counted AFTER {event} ON articles "
-            "BEGIN UPDATE chunk_changes SET count = count + 1; END"
-        )
+    _count_changes(db, "articles")
 
 
 MIGRATIONS = [
@@ -255,6 +294,20 @@ ARTICLE_COLUMNS = (
     "text_key",
     "first_seen",
     "updated_at",
+)
+
+_ARTICLE_SELECT = ", ".join(f'"{c}"' for c in ARTICLE_COLUMNS)
+GENERATION_COLUMNS = (
+    "generation",
+    "path",
+    "checksum",
+    "count",
+    "dim",
+    "kind",
+    "model_name",
+    "fingerprint",
+    "created_at",
+    "chunk_changes",
 )
 
 
@@ -293,33 +346,46 @@ class GenerationRecord:
 
 
 class Store:
-    """The SQLite archive. Cheap to open; every method is one short transaction."""
+    """The archive, in a SQLite file or a PostgreSQL database. Cheap to open; every method is one short transaction."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False, scratch: Path | None = None) -> None:
         """Open (for writing: create and migrate) the archive; ``read_only`` never writes a byte of it.
 
-        A read-only open of a database whose folder cannot be written (a mounted backup, a replica without
-        its ``-shm`` file) falls back to SQLite's ``immutable`` mode. Failures become named errors.
+        ``path`` is the SQLite file, or a ``postgresql://`` URL. A read-only open of a SQLite database whose folder
+        cannot be written (a mounted backup, a replica without its ``-shm`` file) falls back to SQLite's
+        ``immutable`` mode. ``scratch`` is the folder for an ingest's temporary file (SQLite: the file's folder;
+        unset: the system's). Failures become named errors.
         """
-        self.path = Path(path)
+        self.url = str(path) if postgres.is_url(path) else None
+        self.path = None if self.url else Path(path)
+        self.scratch = self.path.parent if self.path is not None else scratch
         self.read_only = read_only
         self._immutable = False
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list = []
         self._connections_lock = threading.Lock()
         try:
             if read_only:
                 self._open_for_reading()
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db.enable_wal()
+                if self.scratch is not None:
+                    self.scratch.mkdir(parents=True, exist_ok=True)
+                if self.path is not None:
+                    self.db.enable_wal()
                 self._migrate()
         except (OSError, sqlite3.Error) as exc:
             self.close()
             raise system_error(exc) from exc
+        except ArchiveUnavailable:
+            self.close()
+            raise
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if self.url else "sqlite"
 
     def _open_for_reading(self) -> None:
-        if not self.path.is_file():
+        if self.path is not None and not self.path.is_file():
             raise ArchiveUnavailable(
                 f"There is no archive in {self.path.parent} yet: add articles with `archivist ingest`."
             )
@@ -330,6 +396,10 @@ class Store:
             self.close()
             self._immutable = True
             version = self.schema_version()
+        if self.url and version == 0:
+            raise ArchiveUnavailable(
+                f"There is no archive in {postgres.redacted(self.url)} yet: add articles with `archivist ingest`."
+            )
         if version < len(MIGRATIONS):
             raise ArchiveReadOnly(
                 "The archive needs a schema upgrade, which only a writing command makes: "
@@ -337,10 +407,15 @@ class Store:
             )
 
     @property
-    def db(self) -> sqlite_utils.Database:
-        """This thread's connection: SQLite connections are not shared between threads."""
+    def db(self) -> sqlite_utils.Database | postgres.PgDatabase:
+        """This thread's connection: SQLite connections are not shared between threads (nor are PostgreSQL's here)."""
         db = getattr(self._local, "db", None)
-        if db is None:
+        if db is None and self.url:
+            db = postgres.PgDatabase(self.url, read_only=self.read_only)
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db.conn)
+        elif db is None:
             if self.read_only:  # the path as bytes: a folder name need not be UTF-8
                 mode = "ro&immutable=1" if self._immutable else "ro"
                 target: str | Path = f"file:{quote(os.fsencode(self.path.resolve()))}?mode={mode}"
@@ -356,8 +431,9 @@ class Store:
         return db
 
     @classmethod
-    def in_home(cls, home: Path, *, read_only: bool = False) -> Store:
-        return cls(home / DB_FILENAME, read_only=read_only)
+    def in_home(cls, home: Path, *, read_only: bool = False, database_url: str | None = None) -> Store:
+        """The home's archive: its SQLite file, or the PostgreSQL database at ``database_url`` when one is given."""
+        return cls(database_url or home / DB_FILENAME, read_only=read_only, scratch=home)
 
     def close(self) -> None:
         with self._connections_lock:
@@ -368,26 +444,39 @@ class Store:
 
     # -- schema -------------------------------------------------------------------------
     def _migrate(self) -> None:
+        """Apply the migrations this archive lacks, each in its own transaction; on PostgreSQL under the writers'
+        lock, so two processes starting at once never both apply one."""
         conn = self.db.conn
-        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (number INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        done = {row[0] for row in conn.execute("SELECT number FROM _migrations")}
+        with conn:
+            if self.url:
+                conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations (number INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
         for number, migration in enumerate(MIGRATIONS, start=1):
-            if number in done:
-                continue
             with conn:
+                if self.url:
+                    conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("SELECT 1 FROM _migrations WHERE number = ?", (number,)).fetchone():
+                    continue
                 migration(self.db)
                 conn.execute("INSERT INTO _migrations VALUES (?, ?)", (number, utc_now()))
             log.info("applied migration %d (%s)", number, migration.__name__)
 
     def schema_version(self) -> int:
         conn = self.db.conn
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone() is None:
+        exists = (
+            "SELECT to_regclass('_migrations')::text"
+            if self.url
+            else "SELECT 1 FROM sqlite_master WHERE name = '_migrations'"
+        )
+        if (conn.execute(exists).fetchone() or [None])[0] is None:
             return 0
         return conn.execute("SELECT COALESCE(MAX(number), 0) FROM _migrations").fetchone()[0]
 
     # -- articles -----------------------------------------------------------------------
     def find_by_id(self, article_id: str) -> Article | None:
-        row = self.db.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        row = self.db.conn.execute(f"SELECT {_ARTICLE_SELECT} FROM articles WHERE id = ?", (article_id,)).fetchone()
         return self._article(row) if row else None
 
     def get(self, article_id: str) -> Article:
@@ -397,11 +486,11 @@ class Store:
         return article
 
     def find_by_text_key(self, text_key: str) -> Article | None:
-        row = self.db.conn.execute("SELECT * FROM articles WHERE text_key = ?", (text_key,)).fetchone()
+        row = self.db.conn.execute(f"SELECT {_ARTICLE_SELECT} FROM articles WHERE text_key = ?", (text_key,)).fetchone()
         return self._article(row) if row else None
 
     def find_by_url(self, url: str) -> Article | None:
-        row = self.db.conn.execute("SELECT * FROM articles WHERE url = ? LIMIT 1", (url,)).fetchone()
+        row = self.db.conn.execute(f"SELECT {_ARTICLE_SELECT} FROM articles WHERE url = ? LIMIT 1", (url,)).fetchone()
         return self._article(row) if row else None
 
     def hashes(self) -> dict[str, tuple[str, str]]:
@@ -456,17 +545,16 @@ class Store:
                 if (current[0] if current else None) != expected_hash or other:
                     return False
             conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
+            # Replaced whole, as a new row (``articles_digest`` sees the edit), and so is another article of this text
+            conn.execute("DELETE FROM articles WHERE id = ? OR text_key = ?", (article.id, key))
             cols = ", ".join(f'"{c}"' for c in row)
             marks = ", ".join("?" * len(row))
-            conn.execute(f"INSERT OR REPLACE INTO articles ({cols}) VALUES ({marks})", list(row.values()))
+            conn.execute(f"INSERT INTO articles ({cols}) VALUES ({marks})", list(row.values()))
             conn.executemany(
                 'INSERT INTO chunks (article_id, ordinal, start, "end", token_count, text) VALUES (?, ?, ?, ?, ?, ?)',
                 [(article.id, c.ordinal, c.start, c.end, c.token_count, c.text) for c in chunks],
             )
-            conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('last_ingested_at', ?)",
-                (article.updated_at,),
-            )
+            conn.execute(UPSERT_META, ("last_ingested_at", article.updated_at))
         return True
 
     def delete_articles(self, ids: Iterable[str]) -> int:
@@ -493,7 +581,7 @@ class Store:
         if source:
             where.append("lower(source) = lower(?)")
             params.append(source)
-        sql = "SELECT * FROM articles"
+        sql = f"SELECT {_ARTICLE_SELECT} FROM articles"
         if where:
             sql += " WHERE " + " AND ".join(where)
         order = "DESC" if newest_first else "ASC"
@@ -566,7 +654,7 @@ class Store:
         pack = compact.encode if table == "sentence_vectors" else (lambda v: np.asarray(v, dtype=np.float32).tobytes())
         with self.db.conn:
             self.db.conn.executemany(
-                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)",  # noqa: S608 - fixed names
+                upsert(table, ("text_hash", "model", "vector"), ("text_hash", "model")),
                 [(h, model, pack(v)) for h, v in items],
             )
 
@@ -684,10 +772,26 @@ class Store:
         return last, digest.hexdigest()[:32]
 
     # -- index generations and meta ------------------------------------------------------
+    @contextmanager
+    def reindex_lock(self) -> Iterator[bool]:
+        """Whether this process may re-index now, held for the block: on PostgreSQL an advisory lock of this thread's
+        connection, so one re-index runs at a time across every machine on the database, and a killed process's
+        lock goes with its connection. A SQLite archive has one home, whose lock file is that lock already."""
+        if self.url is None:
+            yield True
+            return
+        conn = self.db.conn
+        held = conn.execute("SELECT pg_try_advisory_lock(?)", (postgres.REINDEX_LOCK,)).fetchone()[0]
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                conn.execute("SELECT pg_advisory_unlock(?)", (postgres.REINDEX_LOCK,))
+
     def record_generation(self, record: GenerationRecord) -> None:
         with self.db.conn:
             self.db.conn.execute(
-                "INSERT OR REPLACE INTO index_generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                upsert("index_generations", GENERATION_COLUMNS, ("generation",)),
                 (
                     record.generation,
                     record.path,
@@ -701,7 +805,7 @@ class Store:
                     record.chunk_changes,
                 ),
             )
-            self.db.conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_indexed_at', ?)", (record.created_at,))
+            self.db.conn.execute(UPSERT_META, ("last_indexed_at", record.created_at))
 
     def set_generation_chunk_changes(self, generation: int, count: int) -> None:
         """Record that a scan begun at chunk change count ``count`` found ``generation`` holding every chunk as it is."""
@@ -711,7 +815,8 @@ class Store:
             )
 
     def generations(self) -> list[GenerationRecord]:
-        rows = self.db.conn.execute("SELECT * FROM index_generations ORDER BY generation DESC")
+        columns = ", ".join(GENERATION_COLUMNS)
+        rows = self.db.conn.execute(f"SELECT {columns} FROM index_generations ORDER BY generation DESC")
         return [GenerationRecord(*row) for row in rows]
 
     def chunk_changes(self) -> int:
@@ -725,9 +830,12 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.db.conn:
-            self.db.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            self.db.conn.execute(UPSERT_META, (key, value))
 
     def integrity_ok(self) -> bool:
+        """SQLite's own check of every page; PostgreSQL keeps its own, so there it is whether the tables answer."""
+        if self.url:
+            return self.db.conn.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] >= 1
         return self.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # -- rows --------------------------------------------------------------------------------

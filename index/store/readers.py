@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from index.errors import InvalidInput
 from index.filters import MAX_QUESTION_CHARS
 from index.models import Answer, Filters, Quote
-from index.store.database import Store, utc_now
+from index.store.database import UPSERT_META, Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,9 @@ class ReaderLog:
             if salt is None:
                 conn = self.store.db.conn
                 with conn:
-                    conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (SALT_KEY, secrets.token_hex(16)))
+                    conn.execute(
+                        "INSERT INTO meta VALUES (?, ?) ON CONFLICT DO NOTHING", (SALT_KEY, secrets.token_hex(16))
+                    )
                 salt = self.store.meta(SALT_KEY)
             self._salt = salt
         return hashlib.sha256(f"{self._salt}:{int(member_id)}".encode()).hexdigest()
@@ -199,8 +201,8 @@ class ReaderLog:
             guild_id, logged, context = row
             quotes = json.loads(context)["quotes"] if context else []
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO feedback (answer_id, guild_id, member, vote, question, article_ids, quotes, "
-                "voted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feedback (answer_id, guild_id, member, vote, question, article_ids, quotes, "
+                "voted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     answer_id,
                     guild_id,
@@ -237,10 +239,11 @@ class ReaderLog:
     def unanswered(self, since: str | None = None, *, guild_id: int | None = None) -> list[LoggedQuestion]:
         """Logged questions the archive abstained on or that were voted down (in one server), oldest first."""
         rows = self.store.db.conn.execute(
-            "SELECT a.id, a.guild_id, a.asked_at, a.question, a.abstained, a.partial, a.article_ids, "
+            "SELECT * FROM (SELECT a.id, a.guild_id, a.asked_at, a.question, a.abstained, a.partial, a.article_ids, "
             "(SELECT COUNT(*) FROM feedback f WHERE f.answer_id = a.id AND f.vote < 0) AS down "
-            "FROM answers a WHERE a.question IS NOT NULL AND a.asked_at >= ? AND (a.abstained OR down > 0) "
-            "AND (? IS NULL OR a.guild_id = ?) ORDER BY a.asked_at, a.id",
+            "FROM answers a WHERE a.question IS NOT NULL AND a.asked_at >= ? "
+            "AND (CAST(? AS BIGINT) IS NULL OR a.guild_id = ?)) AS logged "
+            "WHERE abstained = 1 OR down > 0 ORDER BY asked_at, id",
             (since or "", guild_id, guild_id),
         )
         return [
@@ -260,7 +263,7 @@ class ReaderLog:
                 return False
             filters = json.loads(row[0])["filters"]
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     thread_id,
                     answer_id,
@@ -315,7 +318,7 @@ class ReaderLog:
             row = conn.execute("SELECT value FROM meta WHERE key = 'feedback_digest_at'").fetchone()
             if row is not None and datetime.fromisoformat(row[0]) > now - timedelta(days=every_days):
                 return None
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('feedback_digest_at', ?)", (stamp,))
+            conn.execute(UPSERT_META, ("feedback_digest_at", stamp))
         return row[0] if row is not None else None
 
     # -- retention ------------------------------------------------------------------------------

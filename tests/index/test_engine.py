@@ -648,3 +648,93 @@ def test_a_full_index_reads_the_stored_vectors_a_block_at_a_time_and_searches_as
     report = engine.reindex(full=True)
     assert sum(read) == report.total_vectors > 8 and max(read) == 8, "never the whole matrix at once"
     assert [[c for c, _ in hits] for hits in hits_of(engine)] == [[c for c, _ in hits] for hits in expected]
+
+
+def test_on_postgresql_the_engine_ingests_indexes_and_answers_as_it_does_on_sqlite(engine, postgres_server, tmp_path):
+    settings = Settings(
+        home=tmp_path / "pg-home", model_cache=engine.settings.model_cache, database_url=postgres_server.new_database()
+    )
+    on_postgres = Engine(settings, embedder=engine.embedder)
+    on_postgres.ingest([small_corpus(tmp_path / "corpus")])
+    on_postgres.reindex()
+    assert not (tmp_path / "pg-home" / "archive.db").exists(), "the tables live in PostgreSQL only"
+    for table in ("articles", "chunks", "vectors", "sentence_vectors"):
+        assert on_postgres.store.count(table) == engine.store.count(table), table
+    for query in ("Sam Bankman-Fried FTX trial", "Taylor Swift Travis Kelce", "Cherokee Barbie"):
+        hits = [(h.article_id, h.start, h.end) for h in on_postgres.search(query)]
+        assert hits == [(h.article_id, h.start, h.end) for h in engine.search(query)], query
+
+    def quoted(answer):  # the seed page's id comes from its path, which differs between the two corpora
+        return answer.abstained, [(q.title, q.start, q.end, q.text, round(q.score, 5)) for q in answer.quotes]
+
+    for question in ("What does NATO's article 5 say?", "Who is on trial over FTX?", "Why did Zelensky resign?"):
+        assert quoted(on_postgres.ask(question)) == quoted(engine.ask(question)), question
+    assert on_postgres.reindex().embedded == 0, "a second re-index finds nothing to do"
+    reader = Engine(settings, embedder=engine.embedder, read_only=True)
+    assert quoted(reader.ask("What does NATO's article 5 say?")) == quoted(
+        engine.ask("What does NATO's article 5 say?")
+    )
+    on_postgres.close()
+    reader.close()
+
+
+def test_on_postgresql_an_empty_home_on_the_same_database_answers_at_once_from_the_files_another_home_made(
+    engine, postgres_server, tmp_path, monkeypatch
+):
+    url = postgres_server.new_database()
+    cache = engine.settings.model_cache
+    first = Engine(Settings(home=tmp_path / "one", model_cache=cache, database_url=url), embedder=engine.embedder)
+    first.ingest([small_corpus(tmp_path / "corpus")])
+    generation = first.reindex().generation
+    expected = hits_of(first)
+    second_home = tmp_path / "two"  # another machine: nothing but the database's address
+    settings = Settings(home=second_home, model_cache=cache, database_url=url)
+    reader = Engine(settings, embedder=engine.embedder, read_only=True)
+    passes = chunks_still_held_after_each_pass(reader.store, monkeypatch)
+    monkeypatch.setattr(type(engine.embedder), "encode_passages", lambda *a, **k: pytest.fail("nothing is embedded"))
+    assert hits_of(reader) == expected and passes == [], "searched at once: no chunk read, nothing built"
+    made = {p.name for p in (tmp_path / "one" / "index").glob("*-*.*") if not p.name.startswith(".")}
+    assert {p.name for p in (second_home / "index").iterdir()} == made, "the generation's three files, copied"
+    reader.close()
+    writer = Engine(settings, embedder=engine.embedder)
+    report = writer.reindex()
+    assert (report.generation, report.embedded, report.sentences_embedded) == (generation, 0, 0)
+    writer.close()
+    first.close()
+
+
+def test_on_postgresql_one_reindex_runs_at_a_time_across_machines_and_a_killed_ones_turn_passes(
+    engine, postgres_server, tmp_path
+):
+    url = postgres_server.new_database()
+    cache = engine.settings.model_cache
+    first = Engine(Settings(home=tmp_path / "one", model_cache=cache, database_url=url), embedder=engine.embedder)
+    first.ingest([small_corpus(tmp_path / "corpus")])
+    second = Engine(Settings(home=tmp_path / "two", model_cache=cache, database_url=url), embedder=engine.embedder)
+    holder = subprocess.Popen(  # another machine's re-index, holding the lock until it is killed
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from index.store.database import Store\n"
+            "with Store(sys.argv[1]).reindex_lock() as held:\n"
+            "    print(held, flush=True); time.sleep(120)",
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        with pytest.raises(IndexBusy, match="another machine"):
+            second.reindex()
+    finally:
+        holder.kill()  # SIGKILL: its connection, and with it the lock, goes
+        holder.wait(30)
+    assert second.reindex().generation == 1
+    with second.store.reindex_lock() as held:
+        assert held
+        with pytest.raises(IndexBusy, match="another machine"):
+            first.reindex()
+    assert first.reindex().embedded == 0
+    first.close()
+    second.close()

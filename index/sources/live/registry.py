@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from index.errors import ArchivistError, NotFound
 from index.sources.live.fetch import HostState
 from index.sources.live.robots import RobotsCopy
-from index.store.database import Store, utc_now
+from index.store.database import Store, upsert, utc_now
 
 KINDS = ("rss", "wordpress", "sitemap")
 
@@ -64,6 +64,11 @@ class PageState:
 _HOST_PATH = "/robots.txt"
 _SOURCE_COLUMNS = "id, url, kind, name, endpoint, added_at, last_sync_at, last_status, cursor, retired"
 _PAGE_COLUMNS = "url, article_id, remote_id, etag, last_modified, lastmod, parent, listed, data"
+_SAVE_PAGE = upsert(
+    "source_pages",
+    ("source_id", *_PAGE_COLUMNS.split(", "), "fetched_at"),
+    ("source_id", "url"),
+)  # a page saved again is replaced whole
 
 
 class Registry:
@@ -158,8 +163,23 @@ class Registry:
         kept = [s for s in states if not s.empty]
         with self._conn:
             self._conn.executemany(
-                "INSERT OR REPLACE INTO source_pages (source_id, url, listed, data, fetched_at) VALUES (?, ?, 0, ?, ?)",
-                [(source_id, s.origin + _HOST_PATH, json.dumps({"host": _host_data(s)}), utc_now()) for s in kept],
+                _SAVE_PAGE,
+                [
+                    (
+                        source_id,
+                        s.origin + _HOST_PATH,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        0,
+                        json.dumps({"host": _host_data(s)}),
+                        utc_now(),
+                    )
+                    for s in kept
+                ],
             )
 
     def save_page(self, source_id: int, page: PageState) -> None:
@@ -169,8 +189,7 @@ class Registry:
         now = utc_now()
         with self._conn:
             self._conn.executemany(
-                "INSERT OR REPLACE INTO source_pages (source_id, url, article_id, remote_id, etag, last_modified, "
-                "lastmod, parent, listed, data, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _SAVE_PAGE,
                 [
                     (
                         source_id,

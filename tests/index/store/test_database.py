@@ -1,8 +1,9 @@
-"""The SQLite store: migrations, WAL, one transaction per article."""
+"""The store on both backends (SQLite: migrations, WAL, read-only opens; PostgreSQL), one transaction per article."""
 
 import os
 import sqlite3
 
+import psycopg
 import pytest
 
 from index.errors import ArchiveCorrupt, ArchiveReadOnly, ArchiveUnavailable
@@ -41,16 +42,16 @@ def test_new_store_applies_every_migration_once_and_uses_wal(tmp_path):
     assert again.schema_version() == len(MIGRATIONS)
 
 
-def test_article_round_trips_with_its_chunks(tmp_path):
-    store = Store(tmp_path / "archive.db")
+def test_article_round_trips_with_its_chunks(archive_at):
+    store = Store(archive_at)
     article = make_article()
     store.put_article(article, spans(article.body))
     assert store.get("a1") == article
     assert [c.text for c in store.chunks_of("a1")] == [article.body]
 
 
-def test_replacing_an_article_replaces_its_chunks(tmp_path):
-    store = Store(tmp_path / "archive.db")
+def test_replacing_an_article_replaces_its_chunks(archive_at):
+    store = Store(archive_at)
     store.put_article(make_article(), spans("One sentence. Two sentences."))
     new = make_article(body="Changed text entirely.")
     store.put_article(new, spans(new.body))
@@ -58,21 +59,19 @@ def test_replacing_an_article_replaces_its_chunks(tmp_path):
     assert store.count("articles") == 1
 
 
-def test_a_failed_write_leaves_the_previous_version(tmp_path):
-    store = Store(tmp_path / "archive.db")
+def test_a_failed_write_leaves_the_previous_version(archive_at):
+    store = Store(archive_at)
     store.put_article(make_article(), spans("One sentence. Two sentences."))
     broken = make_article(body="New body.")
     bad_chunks = [ChunkSpan(0, 0, 4, "New ", 1), ChunkSpan(0, 4, 9, "body.", 1)]  # duplicate ordinal
-    try:
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
         store.put_article(broken, bad_chunks)
-    except sqlite3.IntegrityError:
-        pass
     assert store.get("a1").body == "One sentence. Two sentences."
     assert len(store.chunks_of("a1")) == 1
 
 
-def test_recent_lists_newest_first_and_filters(tmp_path):
-    store = Store(tmp_path / "archive.db")
+def test_recent_lists_newest_first_and_filters(archive_at):
+    store = Store(archive_at)
     store.put_article(make_article("old", body="Old.", published_at="2020-01-01T00:00:00+00:00"), spans("Old."))
     store.put_article(make_article("new", body="New.", published_at="2024-01-01T00:00:00+00:00"), spans("New."))
     store.put_article(make_article("other", body="Other.", source="Elsewhere"), spans("Other."))
@@ -80,20 +79,20 @@ def test_recent_lists_newest_first_and_filters(tmp_path):
     assert store.distinct("source") == ["Monitor", "Elsewhere"]
 
 
-def test_vectors_are_kept_by_text_hash_and_pruned(tmp_path):
+def test_vectors_are_kept_by_text_hash_and_pruned(archive_at):
     import numpy as np
 
-    store = Store(tmp_path / "archive.db")
+    store = Store(archive_at)
     store.put_vectors("m", [("h1", np.ones(4, np.float32)), ("h2", np.zeros(4, np.float32))])
     assert set(store.get_vectors("m", ["h1", "h2", "h3"], 4)) == {"h1", "h2"}
     assert store.drop_vectors_except("m", {"h1"}) == 1
     assert store.known_vector_hashes("m") == {"h1"}
 
 
-def test_bodies_are_read_a_page_at_a_time_and_writes_may_come_between_pages(tmp_path):
+def test_bodies_are_read_a_page_at_a_time_and_writes_may_come_between_pages(archive_at):
     import numpy as np
 
-    store = Store(tmp_path / "archive.db")
+    store = Store(archive_at)
     for n in range(7):
         store.put_article(make_article(f"a{n}", body=f"Body {n}.", content_hash=f"h{n}"), spans(f"Body {n}."))
     bodies = []
@@ -104,10 +103,10 @@ def test_bodies_are_read_a_page_at_a_time_and_writes_may_come_between_pages(tmp_
     assert [r.chunk_id for r in store.chunk_records([3, 1, 99])] == [1, 3], "only ids that exist, in id order"
 
 
-def test_a_marking_pass_drops_the_vectors_of_texts_it_did_not_meet(tmp_path):
+def test_a_marking_pass_drops_the_vectors_of_texts_it_did_not_meet(archive_at):
     import numpy as np
 
-    store = Store(tmp_path / "archive.db")
+    store = Store(archive_at)
     store.put_vectors("m", [(h, np.ones(4, np.float32)) for h in ("kept", "gone")], "sentence_vectors")
     store.put_vectors("other", [("gone", np.ones(4, np.float32))], "sentence_vectors")
     store.start_marking("sentence_vectors")
@@ -191,3 +190,43 @@ def test_a_home_under_a_regular_file_is_a_named_error(tmp_path):
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(ArchiveUnavailable, match="Not a directory"):
         Store(tmp_path / "file" / "home" / "archive.db")
+
+
+def test_on_postgresql_a_read_only_store_reads_and_a_write_is_refused_in_one_sentence(postgres_server):
+    url = postgres_server.new_database()
+    Store(url).put_article(make_article(), spans("One sentence. Two sentences."))
+    reader = Store(url, read_only=True)
+    assert reader.get("a1").title == "Title" and reader.count("chunks") == 1
+    with pytest.raises(ArchiveReadOnly, match="reading only"):
+        reader.put_article(make_article("a2", body="Other."), spans("Other."))
+    assert Store(url).count("articles") == 1
+
+
+def test_on_postgresql_an_empty_database_is_no_archive_to_read_and_a_wrong_address_is_one_sentence(postgres_server):
+    url = postgres_server.new_database()
+    with pytest.raises(ArchiveUnavailable, match="no archive in postgresql://postgres@/archive_"):
+        Store(url, read_only=True)
+    assert Store(url).schema_version() == len(MIGRATIONS), "a writing open creates the tables"
+    with pytest.raises(ArchiveUnavailable, match=r"PostgreSQL database at postgresql://who:\*\*\*@/nowhere"):
+        Store(f"postgresql://who:secret@/nowhere?host={postgres_server.folder}")
+
+
+def test_on_postgresql_two_processes_opening_a_new_archive_at_once_migrate_it_once(postgres_server):
+    import threading
+
+    url = postgres_server.new_database()
+    errors = []
+
+    def open_it():
+        try:
+            Store(url).close()
+        except Exception as exc:  # noqa: BLE001 - the test reports what any thread raised
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert Store(url).db.conn.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)

@@ -29,8 +29,8 @@ def waiting(question="What happened?", *, token="tok-1", minutes_ago=1.0, **chan
 
 
 @pytest.fixture
-def pending(tmp_path):
-    store = Store(tmp_path / "archive.db")
+def pending(archive_at):
+    store = Store(archive_at)
     yield PendingQuestions(store)
     store.close()
 
@@ -76,6 +76,8 @@ def test_questions_past_the_token_life_are_deleted_not_resumed(pending):
     ],
 )
 def test_a_garbled_row_is_deleted_and_the_others_still_come_back(pending, column, value):
+    if pending.store.url and column == "member_id":
+        pytest.skip("PostgreSQL's typed column cannot hold a garbled id")
     bad = pending.keep(waiting(token="bad"))
     good = pending.keep(waiting(token="good"))
     with pending.store.db.conn as conn:

@@ -29,8 +29,8 @@ def site():
 
 
 @pytest.fixture
-def store(tmp_path):
-    archive = Store(tmp_path / "archive.db")
+def store(archive_at):
+    archive = Store(archive_at)
     yield archive
     archive.close()
 
