@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import psycopg
 
 from bot.cli import jsonout, terminal
 from index.engine import Engine
@@ -24,6 +25,9 @@ from index.filters import checked_text, parse_filters
 from index.settings import SETTINGS, Settings, settings_markdown
 from index.sources import FORMATS
 from index.sources.ingest import read_nothing
+from index.store import postgres
+from index.store.database import DB_FILENAME, Store
+from index.store.migrate import migrate
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,9 @@ def user_errors() -> Iterator[None]:
     except (OSError, sqlite3.Error) as exc:
         log.debug("system error", exc_info=True)
         raise click.ClickException(str(system_error(exc))) from exc
+    except psycopg.Error as exc:
+        log.debug("database error", exc_info=True)
+        raise click.ClickException(str(postgres.failed(exc))) from exc
 
 
 class ArchivistGroup(click.Group):
@@ -273,6 +280,35 @@ def index_command(obj: Context, full: bool, as_json: bool) -> None:
             f"{report.sentences_embedded} sentences embedded, {report.removed} stale vectors removed, "
             f"{report.seconds:.1f}s"
         )
+
+
+@cli.command("migrate")
+@click.option("--to", "url", required=True, metavar="postgresql://…", help="The PostgreSQL database to copy into.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tables copied as JSON.")
+@click.pass_obj
+def migrate_command(obj: Context, url: str, as_json: bool) -> None:
+    """Copy the home's SQLite archive into an empty PostgreSQL database, vectors and all, and verify the copy."""
+    if not postgres.is_url(url):
+        raise click.ClickException(f"--to must be a URL starting with postgresql://, not {url!r}.")
+    bar = ProgressBar()
+    with user_errors():
+        source = Store(obj.settings.home / DB_FILENAME, read_only=True)
+        target = Store(url)
+        try:
+            report = migrate(source, target, progress=bar)
+        finally:
+            bar.close()
+            source.close()
+            target.close()
+    if as_json:
+        _emit_json(jsonout.migration_json(report))
+        return
+    for table in report.tables:
+        click.echo(f"{table.table:<18} {table.rows:>10,} rows  verified ({table.digest})")
+    click.echo(
+        f"Copied into {report.target}: counts and contents match. Set ARCHIVIST_DATABASE_URL to it to use it; "
+        "this home's search files stay valid, and its SQLite file is left as it was."
+    )
 
 
 @cli.command()

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from index.gaps import Gap
 from index.models import Answer, ArchiveStats, Article, Hit, IndexReport, IngestReport
+from index.store.migrate import MigrationReport
 from index.store.readers import Vote
 
 # ``json.dumps`` escapes C0 controls (ESC becomes \u001b) but, with ensure_ascii=False, writes DEL and the C1
@@ -96,3 +97,11 @@ def vote_json(vote: Vote) -> dict:
     data = asdict(vote)
     data["article_ids"] = list(vote.article_ids)
     return data
+
+
+def migration_json(report: MigrationReport) -> dict:
+    return {
+        "target": report.target,
+        "chunk_changes": report.chunk_changes,
+        "tables": [{"table": t.table, "rows": t.rows, "digest": t.digest} for t in report.tables],
+    }
