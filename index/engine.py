@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -50,6 +51,7 @@ from index.store.readers import AnswerRecord, Conversation, LoggedQuestion, Read
 
 log = logging.getLogger(__name__)
 REFRESH_PAGE = 4096  # chunks checked against the generation at a time while a retriever reads them
+GENERATION_CHECK_SECONDS = 5.0  # how often a serving process looks for a generation another process recorded
 
 ANSWER_HITS = 10
 DIGEST_GAPS = 5  # gaps listed in a feedback digest
@@ -74,6 +76,8 @@ class Engine:
         self._verifier: Verifier | None = None
         self._retriever: HybridRetriever | None = None
         self._generation: int | None = None
+        self._newest_seen = 0  # the newest generation recorded when the retriever was made
+        self._checked_at = time.monotonic()
         self._pending = 0
         self._load_lock = threading.RLock()
         self._sync_lock = threading.Lock()
@@ -124,13 +128,27 @@ class Engine:
         return [found.get(h) for h in hashes]
 
     def retriever(self) -> HybridRetriever:
+        """The retriever over the newest usable generation. Every ``GENERATION_CHECK_SECONDS`` one caller also looks
+        for a newer generation recorded by another process (a CLI `archivist index`, another machine on the same
+        database) and swaps it in; the others go on searching the current one meanwhile."""
         current = self._retriever
-        if current is not None:
+        if current is not None and not self._newer_generation_recorded():
             return current
         with self._load_lock:
-            if self._retriever is None:
+            if self._retriever is None or self._retriever is current:
                 self._refresh()
             return self._retriever  # type: ignore[return-value]
+
+    def _newer_generation_recorded(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked_at < GENERATION_CHECK_SECONDS:
+            return False
+        self._checked_at = now
+        newest = self.indexer.newest_generation()
+        if newest != self._newest_seen:
+            log.info("index generation %d was recorded by another process: searching it next", newest)
+            return True
+        return False
 
     def _refresh(self, *, save: bool = False) -> None:
         """Build a retriever over the newest index generation that verifies and swap it in; writes only if ``save``.
@@ -146,6 +164,7 @@ class Engine:
         that may write saves the table it made, unless a chunk or article changed while it read them.
         """
         embedder = self.embedder
+        self._newest_seen = self.indexer.newest_generation()  # one recorded after this is looked for again
         found = self.indexer.open_latest(embedder)
         if found is None:
             if self.store.has_chunks():

@@ -306,8 +306,7 @@ class Indexer:
 
     def newest_generation(self) -> int:
         """The newest recorded generation's number (0: none yet), whether or not its file verifies."""
-        gens = self.store.generations()
-        return gens[0].generation if gens else 0
+        return self.store.newest_generation()
 
     def _latest_valid(self, model_name: str) -> tuple[GenerationRecord, VectorIndex] | None:
         for record in self.store.generations():

@@ -819,6 +819,10 @@ class Store:
         rows = self.db.conn.execute(f"SELECT {columns} FROM index_generations ORDER BY generation DESC")
         return [GenerationRecord(*row) for row in rows]
 
+    def newest_generation(self) -> int:
+        """The newest recorded generation's number (0: none yet): one row read."""
+        return self.db.conn.execute("SELECT COALESCE(MAX(generation), 0) FROM index_generations").fetchone()[0]
+
     def chunk_changes(self) -> int:
         """How many times a chunk or an article has been inserted, updated or deleted since this archive began
         counting: while it stands still, every chunk record (``chunk_records``) reads as it did."""

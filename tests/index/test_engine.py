@@ -738,3 +738,45 @@ def test_on_postgresql_one_reindex_runs_at_a_time_across_machines_and_a_killed_o
     assert first.reindex().embedded == 0
     first.close()
     second.close()
+
+
+def searched_within(engine, query: str, title: str, seconds: float) -> float | None:
+    """How long until ``engine`` finds the article ``title`` for ``query`` (None: not within ``seconds``)."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if any(hit.title == title for hit in engine.search(query)):
+            return time.monotonic() - started
+        time.sleep(0.25)
+    return None
+
+
+def quay_story(folder) -> object:
+    story = folder / "quay.txt"
+    story.write_text("Quay reopens\n\nThe harbour quay reopened with twelve new cranes.", encoding="utf-8")
+    return story
+
+
+def test_a_serving_process_searches_a_generation_another_process_recorded_within_ten_seconds(engine, tmp_path):
+    assert all(hit.title != "Quay reopens" for hit in engine.search("harbour quay cranes"))
+    other = Engine(engine.settings, embedder=engine.embedder)  # `archivist index` run beside the bot
+    other.ingest([quay_story(tmp_path)])
+    other.reindex()
+    other.close()
+    assert searched_within(engine, "harbour quay cranes", "Quay reopens", 10.0) is not None
+
+
+def test_on_postgresql_a_generation_indexed_on_one_machine_is_searched_on_another_within_ten_seconds(
+    engine, postgres_server, tmp_path
+):
+    url = postgres_server.new_database()
+    cache = engine.settings.model_cache
+    serving = Engine(Settings(home=tmp_path / "one", model_cache=cache, database_url=url), embedder=engine.embedder)
+    serving.ingest([small_corpus(tmp_path / "corpus")])
+    serving.reindex()
+    assert all(hit.title != "Quay reopens" for hit in serving.search("harbour quay cranes"))
+    other = Engine(Settings(home=tmp_path / "two", model_cache=cache, database_url=url), embedder=engine.embedder)
+    other.ingest([quay_story(tmp_path)])
+    other.reindex()
+    assert searched_within(serving, "harbour quay cranes", "Quay reopens", 10.0) is not None
+    other.close()
+    serving.close()
