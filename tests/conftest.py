@@ -118,3 +118,21 @@ def archive_at(request, tmp_path) -> str | Path:
     if request.param == "sqlite":
         return tmp_path / "archive.db"
     return request.getfixturevalue("postgres_server").new_database()
+
+
+@pytest.fixture(scope="session")
+def postgres_archive(postgres_server, built_home) -> str:
+    """``built_home``'s archive migrated into PostgreSQL, its search files with it: a template database that
+    ``postgres_server.new_database(template=...)`` copies in a moment (never connect to it)."""
+    from index.indexing.indexer import Indexer
+    from index.store.database import DB_FILENAME, Store
+    from index.store.migrate import migrate
+
+    source, url = Store(built_home / DB_FILENAME, read_only=True), postgres_server.new_database()
+    target = Store(url)
+    indexer = Indexer(source, built_home / "index", hnsw_threshold=50_000, sentence_vectors=False)
+    files = [path for g in source.generations()[:2] for path in indexer.generation_files(g.generation) if path.exists()]
+    migrate(source, target, files=files)
+    source.close()
+    target.close()
+    return url

@@ -33,8 +33,10 @@ def _binaries() -> Path:
 class PostgresServer:
     """``start()`` it, ask it for ``new_database()`` URLs, ``stop()`` it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: flush to disk as a production server does (tests skip it, benchmarks want it)."""
         self.bin = _binaries()
+        self.durable = durable
         self.folder = Path(tempfile.mkdtemp(prefix="archivist-pg-"))
         self.data = self.folder / "data"
         self._user: str | None = None
@@ -65,20 +67,23 @@ class PostgresServer:
         self._run(
             "initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"
         )
-        options = f"-k {self.folder} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200"
+        options = f"-k {self.folder} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-o", options, "start")
         return self
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@/{database}?host={self.folder}"
 
-    def new_database(self) -> str:
-        """The URL of a new, empty database."""
+    def new_database(self, template: str | None = None) -> str:
+        """The URL of a new database: empty, or a copy of the one at URL ``template`` (no one may be connected to it)."""
         import psycopg
 
         name = f"archive_{os.getpid()}_{next(self._numbers)}"
+        copy = f" TEMPLATE {template.split('@/', 1)[1].split('?')[0]}" if template else ""
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+            conn.execute(f"CREATE DATABASE {name}{copy}")
         return self.url(name)
 
     def stop(self) -> None:

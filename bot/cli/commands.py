@@ -22,6 +22,7 @@ from bot.cli import jsonout, terminal
 from index.engine import Engine
 from index.errors import ArchivistError, InvalidInput, system_error
 from index.filters import checked_text, parse_filters
+from index.indexing.indexer import Indexer
 from index.settings import SETTINGS, Settings, settings_markdown
 from index.sources import FORMATS
 from index.sources.ingest import read_nothing
@@ -291,11 +292,21 @@ def migrate_command(obj: Context, url: str, as_json: bool) -> None:
     if not postgres.is_url(url):
         raise click.ClickException(f"--to must be a URL starting with postgresql://, not {url!r}.")
     bar = ProgressBar()
+    settings = obj.settings
     with user_errors():
-        source = Store(obj.settings.home / DB_FILENAME, read_only=True)
+        source = Store(settings.home / DB_FILENAME, read_only=True)
         target = Store(url)
+        indexer = Indexer(
+            source, settings.home / "index", hnsw_threshold=settings.hnsw_threshold, sentence_vectors=False
+        )
+        files = [
+            path
+            for record in source.generations()[:2]
+            for path in indexer.generation_files(record.generation)
+            if path.exists()
+        ]
         try:
-            report = migrate(source, target, progress=bar)
+            report = migrate(source, target, files=files, progress=bar)
         finally:
             bar.close()
             source.close()
@@ -305,6 +316,8 @@ def migrate_command(obj: Context, url: str, as_json: bool) -> None:
         return
     for table in report.tables:
         click.echo(f"{table.table:<18} {table.rows:>10,} rows  verified ({table.digest})")
+    for name in report.files:
+        click.echo(f"{name:<18} stored with it")
     click.echo(
         f"Copied into {report.target}: counts and contents match. Set ARCHIVIST_DATABASE_URL to it to use it; "
         "this home's search files stay valid, and its SQLite file is left as it was."

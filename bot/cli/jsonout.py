@@ -104,4 +104,5 @@ def migration_json(report: MigrationReport) -> dict:
         "target": report.target,
         "chunk_changes": report.chunk_changes,
         "tables": [{"table": t.table, "rows": t.rows, "digest": t.digest} for t in report.tables],
+        "files": list(report.files),
     }

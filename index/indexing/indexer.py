@@ -328,6 +328,11 @@ class Indexer:
         """Where the chunk table of a retriever over ``generation`` is saved (see ``index.retrieval.chunk_table``)."""
         return self.folder / f"chunks-{generation:06d}.table"
 
+    def generation_files(self, generation: int) -> list[Path]:
+        """Where ``generation``'s vector index, BM25 index and chunk table are (or would be) in this home."""
+        vectors = self.folder / f"vectors-{generation:06d}.faiss"
+        return [vectors, self.lexical_file(generation), self.table_file(generation)]
+
     def fetch_shared(self, path: Path) -> bool:
         """Copy a generation's file missing from this home from the archive's database, when it keeps them (on
         PostgreSQL: ``index.store.search_files``); whether the file is here now."""

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from index.errors import ArchivistError
+from index.store import search_files
 from index.store.database import ARTICLE_COLUMNS, GENERATION_COLUMNS, Store
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class MigrationReport:
     target: str  # the URL without its password
     tables: tuple[TableCopy, ...]
     chunk_changes: int
+    files: tuple[str, ...] = ()  # the search files stored with it
 
 
 def _rows(store: Store, table: str, columns: tuple[str, ...]) -> Iterator[tuple]:
@@ -119,9 +122,15 @@ def table_digest(store: Store, table: str, columns: tuple[str, ...]) -> tuple[in
 
 
 def migrate(
-    source: Store, target: Store, *, progress: Callable[[str, int, int], None] | None = None
+    source: Store,
+    target: Store,
+    *,
+    files: Sequence[Path] = (),
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> MigrationReport:
-    """Copy ``source`` (SQLite) into ``target`` (PostgreSQL, no archive in it yet) and verify every table."""
+    """Copy ``source`` (SQLite) into ``target`` (PostgreSQL, no archive in it yet) and verify every table; ``files``
+    (the home's search files of its newest generations) are stored with it, so a home on another machine copies
+    them instead of building them."""
     if source.url or not target.url:
         raise MigrationFailed("`archivist migrate` copies a home's SQLite archive into a PostgreSQL database.")
     conn = target.db.conn
@@ -174,7 +183,9 @@ def migrate(
             copies.append(TableCopy(table, wanted[0], wanted[1]))
         if target.chunk_changes() != changes:
             raise MigrationFailed("The copy's count of changes does not match the archive's; nothing was kept.")
-    return MigrationReport(_shown(target), tuple(copies), changes)
+        for path in files:
+            search_files.share(target, path)
+    return MigrationReport(_shown(target), tuple(copies), changes, tuple(path.name for path in files))
 
 
 def _shown(store: Store) -> str:

@@ -678,39 +678,34 @@ def test_on_postgresql_the_engine_ingests_indexes_and_answers_as_it_does_on_sqli
     reader.close()
 
 
-def test_on_postgresql_an_empty_home_on_the_same_database_answers_at_once_from_the_files_another_home_made(
-    engine, postgres_server, tmp_path, monkeypatch
+def test_on_postgresql_an_empty_home_on_the_same_database_answers_at_once_from_the_files_stored_in_it(
+    engine, postgres_server, postgres_archive, tmp_path, monkeypatch
 ):
-    url = postgres_server.new_database()
-    cache = engine.settings.model_cache
-    first = Engine(Settings(home=tmp_path / "one", model_cache=cache, database_url=url), embedder=engine.embedder)
-    first.ingest([small_corpus(tmp_path / "corpus")])
-    generation = first.reindex().generation
-    expected = hits_of(first)
-    second_home = tmp_path / "two"  # another machine: nothing but the database's address
-    settings = Settings(home=second_home, model_cache=cache, database_url=url)
+    url = postgres_server.new_database(template=postgres_archive)  # migrated from the home `engine` copies
+    generation = engine.indexer.newest_generation()
+    home = tmp_path / "another-machine"  # nothing but the database's address
+    settings = Settings(home=home, model_cache=engine.settings.model_cache, database_url=url)
     reader = Engine(settings, embedder=engine.embedder, read_only=True)
     passes = chunks_still_held_after_each_pass(reader.store, monkeypatch)
     monkeypatch.setattr(type(engine.embedder), "encode_passages", lambda *a, **k: pytest.fail("nothing is embedded"))
-    assert hits_of(reader) == expected and passes == [], "searched at once: no chunk read, nothing built"
-    made = {p.name for p in (tmp_path / "one" / "index").glob("*-*.*") if not p.name.startswith(".")}
-    assert {p.name for p in (second_home / "index").iterdir()} == made, "the generation's three files, copied"
+    assert hits_of(reader) == hits_of(engine) and passes == [], "searched at once: no chunk read, nothing built"
+    copied = {path.name for path in (home / "index").iterdir()}
+    assert copied == {path.name for path in engine.indexer.generation_files(generation)}, "the generation's files"
     reader.close()
     writer = Engine(settings, embedder=engine.embedder)
     report = writer.reindex()
     assert (report.generation, report.embedded, report.sentences_embedded) == (generation, 0, 0)
     writer.close()
-    first.close()
 
 
 def test_on_postgresql_one_reindex_runs_at_a_time_across_machines_and_a_killed_ones_turn_passes(
-    engine, postgres_server, tmp_path
+    engine, postgres_server, postgres_archive, tmp_path
 ):
-    url = postgres_server.new_database()
+    url = postgres_server.new_database(template=postgres_archive)
     cache = engine.settings.model_cache
     first = Engine(Settings(home=tmp_path / "one", model_cache=cache, database_url=url), embedder=engine.embedder)
-    first.ingest([small_corpus(tmp_path / "corpus")])
     second = Engine(Settings(home=tmp_path / "two", model_cache=cache, database_url=url), embedder=engine.embedder)
+    generation = engine.indexer.newest_generation()
     holder = subprocess.Popen(  # another machine's re-index, holding the lock until it is killed
         [
             sys.executable,
@@ -730,7 +725,7 @@ def test_on_postgresql_one_reindex_runs_at_a_time_across_machines_and_a_killed_o
     finally:
         holder.kill()  # SIGKILL: its connection, and with it the lock, goes
         holder.wait(30)
-    assert second.reindex().generation == 1
+    assert second.reindex().generation == generation
     with second.store.reindex_lock() as held:
         assert held
         with pytest.raises(IndexBusy, match="another machine"):
@@ -766,13 +761,11 @@ def test_a_serving_process_searches_a_generation_another_process_recorded_within
 
 
 def test_on_postgresql_a_generation_indexed_on_one_machine_is_searched_on_another_within_ten_seconds(
-    engine, postgres_server, tmp_path
+    engine, postgres_server, postgres_archive, tmp_path
 ):
-    url = postgres_server.new_database()
+    url = postgres_server.new_database(template=postgres_archive)
     cache = engine.settings.model_cache
     serving = Engine(Settings(home=tmp_path / "one", model_cache=cache, database_url=url), embedder=engine.embedder)
-    serving.ingest([small_corpus(tmp_path / "corpus")])
-    serving.reindex()
     assert all(hit.title != "Quay reopens" for hit in serving.search("harbour quay cranes"))
     other = Engine(Settings(home=tmp_path / "two", model_cache=cache, database_url=url), embedder=engine.embedder)
     other.ingest([quay_story(tmp_path)])
