@@ -68,6 +68,7 @@ class ArchivistBot(commands.Bot):
             help_command=None,
             tree_cls=ArchivistTree,
             guild_ready_timeout=guild_ready_timeout,
+            **({"shard_id": settings.shard_id, "shard_count": settings.shard_count} if settings.shard_count else {}),
         )
         self.engine = engine
         self.settings = settings

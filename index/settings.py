@@ -126,8 +126,8 @@ SETTINGS: tuple[Setting, ...] = (
         "ARCHIVIST_DATABASE_URL",
         _url(("postgresql://", "postgres://"), strip_slash=False),
         None,
-        "A PostgreSQL database to keep the archive's tables in instead of the home's SQLite file (the search files "
-        "stay in the home); unset: SQLite.",
+        "A PostgreSQL database to keep the archive in instead of the home's SQLite file, shared by every process "
+        "given it (their homes keep only caches); unset: SQLite.",
         secret=True,
     ),
     Setting(
@@ -278,6 +278,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Days between two digests of the top gaps and 👎 reasons posted to ARCHIVIST_FEEDBACK_CHANNEL (7: weekly; 0: off).",
     ),
     Setting(
+        "shard_count",
+        "ARCHIVIST_SHARD_COUNT",
+        _number(int, 1),
+        None,
+        "Discord shards the bot's processes split the servers into, one `archivist run` per shard, all on one "
+        "ARCHIVIST_DATABASE_URL (unset: one process, no sharding).",
+    ),
+    Setting(
+        "shard_id",
+        "ARCHIVIST_SHARD_ID",
+        _number(int, 0),
+        None,
+        "This process's shard, 0 to ARCHIVIST_SHARD_COUNT - 1; shard 0 also runs the scheduled sync of live sources.",
+    ),
+    Setting(
         "guild_allowlist",
         "ARCHIVIST_GUILD_ALLOWLIST",
         _id_list,
@@ -415,6 +430,8 @@ class Settings:
     thread_followups: bool = _default("thread_followups")
     question_log_days: int = _default("question_log_days")
     feedback_digest_days: float = _default("feedback_digest_days")
+    shard_count: int | None = _default("shard_count")
+    shard_id: int | None = _default("shard_id")
     guild_allowlist: tuple[int, ...] = _default("guild_allowlist")
     progress_interval_seconds: float = _default("progress_interval_seconds")
     sources_min_delay: float = _default("sources_min_delay")
@@ -489,3 +506,16 @@ class Settings:
     def validate(self) -> None:
         if self.chunk_overlap >= self.chunk_tokens // 2:
             raise ConfigError("ARCHIVIST_CHUNK_OVERLAP must be less than half of ARCHIVIST_CHUNK_TOKENS.")
+        if (self.shard_count is None) != (self.shard_id is None):
+            raise ConfigError("Set ARCHIVIST_SHARD_COUNT and ARCHIVIST_SHARD_ID together, or neither.")
+        if self.shard_count is not None and self.shard_id >= self.shard_count:  # type: ignore[operator]
+            raise ConfigError(
+                f"ARCHIVIST_SHARD_ID must be below ARCHIVIST_SHARD_COUNT ({self.shard_count}), not {self.shard_id}."
+            )
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether this process serves ``guild_id`` (None: direct messages, which Discord sends to shard 0)."""
+        if self.shard_count is None:
+            return True
+        shard = 0 if guild_id is None else (guild_id >> 22) % self.shard_count
+        return shard == self.shard_id

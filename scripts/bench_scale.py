@@ -1,6 +1,11 @@
-"""How the embedded archive (SQLite + FAISS + BM25) scales: build, re-index and serve a synthetic archive of N passages.
+"""How the archive (SQLite or PostgreSQL, + FAISS + BM25) scales: build, re-index and serve a synthetic archive of N passages.
 
     .venv/bin/python scripts/bench_scale.py [--passages 100000] [--queries 200] [--asks 50] [--home DIR] [--keep]
+                                            [--postgres]
+
+``--postgres`` keeps the archive's tables in a throwaway PostgreSQL 16 (``tests/postgres.py``, started on a unix
+socket with its default durability, fsync on) instead of the home's SQLite file; the server's own memory is not in
+the RSS figures, which are the archivist processes'.
 
 The archive is recombined from real sentences of MultiHop-RAG and SQuAD v1.1 dev (never bbc_news, which is kept for
 measurement), written as JSONL files and taken through the real ingest, index and search code. Vectors come from a
@@ -24,6 +29,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import random
 import resource
 import shutil
@@ -231,8 +237,18 @@ def child_main(name: str, arguments: str) -> None:
 
 
 def table_sizes(home: Path) -> dict[str, int]:
-    """Bytes each table and its indexes take in the archive database (SQLite's dbstat)."""
+    """Bytes each table and its indexes take in the archive database (SQLite's dbstat, PostgreSQL's relation sizes)."""
     from index.store.database import DB_FILENAME
+
+    url = os.environ.get("ARCHIVIST_DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            rows = connection.execute(
+                "SELECT relname, pg_total_relation_size(relid) FROM pg_statio_user_tables"
+            ).fetchall()
+        return {name: size for name, size in rows}
 
     database = home / DB_FILENAME
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
@@ -260,6 +276,7 @@ def main() -> None:
     )
     parser.add_argument("--home", type=Path, help="archive folder (default: a new temp folder, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the archive folder")
+    parser.add_argument("--postgres", action="store_true", help="keep the tables in a throwaway PostgreSQL server")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--step-timeout", type=float, default=1800, help="seconds any one step may take")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
@@ -271,6 +288,13 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     work = args.home or Path(tempfile.mkdtemp(prefix="archivist-scale-"))
     home, data = work / "home", work / "data"
+    server = None
+    if args.postgres:
+        sys.path.insert(0, str(ROOT))
+        from tests.postgres import PostgresServer
+
+        server = PostgresServer(durable=True).start()
+        os.environ["ARCHIVIST_DATABASE_URL"] = server.new_database()  # the steps' processes inherit it
     try:
         articles = write_archive(data, args.passages, args.seed)
         questions = [q["query"] for q in json.loads((DATASETS / "multihop_rag" / "queries_train.json").read_text())]
@@ -294,6 +318,8 @@ def main() -> None:
         tables = table_sizes(home)
         files = file_sizes(home / "index")
     finally:
+        if server is not None:
+            server.stop()
         if not args.keep and not args.home:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -94,9 +94,10 @@ class AskCog(commands.Cog):
             log.info("dropped %d waiting questions deferred too long ago to answer now", found.expired)
         if found.unreadable:
             log.warning("skipped %d unreadable waiting questions", found.unreadable)
-        if found.questions:
-            log.info("answering %d questions left waiting before the restart", len(found.questions))
-        for waiting in found.questions:
+        mine = [waiting for waiting in found.questions if self.bot.settings.serves(waiting.guild_id)]
+        if mine:
+            log.info("answering %d questions left waiting before the restart", len(mine))
+        for waiting in mine:  # another shard's are its own to answer
             try:
                 ticket: Ticket[Answer] | Busy = self.bot.answers.submit(
                     waiting.guild_id,

@@ -75,7 +75,7 @@ class SourcesCog(commands.Cog):
 
     async def cog_load(self) -> None:
         minutes = self.bot.settings.sync_interval_minutes
-        if minutes > 0:
+        if minutes > 0 and not self.bot.settings.shard_id:  # one process syncs: the only one, or shard 0
             self._loop = asyncio.create_task(self._sync_every(minutes * 60), name="archivist-sync")
 
     async def cog_unload(self) -> None:

@@ -22,7 +22,8 @@ from aiohttp import WSMsgType, web
 
 APP_ID = 910000000000000001
 BOT_ID = 910000000000000002
-GUILD_ID = 920000000000000001
+GUILD_ID = 920000000000000001  # on shard 1 of 2
+SECOND_GUILD_ID = 920000000004194405  # on shard 0 of 2: (id >> 22) % shard count, as Discord routes them
 CHANNEL_ID = 920000000000000010
 AUDIT_CHANNEL_ID = 920000000000000011
 FEEDBACK_CHANNEL_ID = 920000000000000012
@@ -108,9 +109,22 @@ def _too_many_requests(retry_after: float) -> web.Response:
 
 
 class FakeDiscord:
-    def __init__(self, *, rest_429_share: float = 0.0, rest_429_retry_after: float = 0.25, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        rest_429_share: float = 0.0,
+        rest_429_retry_after: float = 0.25,
+        seed: int = 0,
+        guilds: tuple[int, ...] = (GUILD_ID,),
+    ) -> None:
         """``rest_429_share``: the share of REST calls (any ``/api/`` request) answered at random with a 429
-        carrying ``rest_429_retry_after`` seconds, drawn from a generator seeded with ``seed`` (off by default)."""
+        carrying ``rest_429_retry_after`` seconds, drawn from a generator seeded with ``seed`` (off by default).
+        ``guilds``: the servers the bot is in; a bot that identifies as shard k of n is sent those of shard k only,
+        and each event goes to the connection of its server's shard (direct messages to shard 0)."""
+        self.guilds = guilds
+        self.shard_count = 1
+        self.ready_shards: set[int] = set()
+        self._sockets: dict[int, web.WebSocketResponse] = {}
         self.requests: list[Request] = []
         self.commands: list[dict] = []
         self.messages: dict[int, dict] = {}
@@ -248,11 +262,19 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11}))
             elif op == 2:
                 self.identifies.append(payload["d"])
-                await self._ready(ws)
+                shard, count = payload["d"].get("shard") or (0, 1)
+                self.shard_count = count
+                self._sockets[shard] = ws
+                if shard != 0 and self._ws is ws:
+                    self._ws = self._sockets.get(0)
+                await self._ready(ws, shard, count)
             elif op == 6:
                 self.resumes += 1
                 await self._send(ws, "RESUMED", {})
                 self._connected.set()
+        for shard in [k for k, v in self._sockets.items() if v is ws]:
+            del self._sockets[shard]
+            self.ready_shards.discard(shard)
         if self._ws is ws:
             self._ws = None
             self._connected.clear()
@@ -262,24 +284,36 @@ class FakeDiscord:
         self._seq += 1
         await ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
 
-    async def _ready(self, ws: web.WebSocketResponse) -> None:
+    async def _ready(self, ws: web.WebSocketResponse, shard: int = 0, count: int = 1) -> None:
+        guilds = [guild for guild in self.guilds if (guild >> 22) % count == shard]
         await self._send(
             ws,
             "READY",
             {
                 "v": 10,
                 "user": self.bot_user,
-                "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                "guilds": [{"id": str(guild), "unavailable": True} for guild in guilds],
                 "session_id": "fake-session",
                 "resume_gateway_url": self.gateway_url,
                 "application": {"id": str(APP_ID), "flags": 0},
                 "private_channels": [],
             },
         )
-        await self._send(ws, "GUILD_CREATE", self.guild_payload())
+        for guild in guilds:
+            await self._send(ws, "GUILD_CREATE", self.guild_payload(guild))
+        self.ready_shards.add(shard)
         self._connected.set()
 
-    def guild_payload(self) -> dict:
+    def guild_payload(self, guild_id: int = GUILD_ID) -> dict:
+        if guild_id != GUILD_ID:  # another server: one channel, no moderator role
+            payload = self.guild_payload()
+            payload["id"] = payload["roles"][0]["id"] = str(guild_id)
+            payload["name"] = f"Fake Guild {guild_id}"
+            payload["roles"] = payload["roles"][:1]
+            general = {**payload["channels"][0], "id": str(guild_id + 9), "guild_id": str(guild_id)}
+            payload["channels"] = [general]
+            return payload
+
         def channel(cid: int, name: str, position: int) -> dict:
             return {
                 "id": str(cid),
@@ -356,10 +390,18 @@ class FakeDiscord:
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
+    async def wait_shards(self, count: int, timeout: float = 60.0) -> None:
+        """Until ``count`` shards have identified and been sent their servers."""
+        await self.wait_until(lambda: self.ready_shards == set(range(count)), timeout)
+
     async def dispatch(self, event: str, data: dict) -> None:
         await self.wait_connected()
-        assert self._ws is not None
-        await self._send(self._ws, event, data)
+        ws = self._ws
+        if len(self._sockets) > 1:
+            guild = data.get("guild_id")
+            ws = self._sockets[(int(guild) >> 22) % self.shard_count if guild else 0]
+        assert ws is not None
+        await self._send(ws, event, data)
 
     async def drop_gateway(self, code: int = 4000) -> None:
         """Close the bot's gateway socket from the server side."""

@@ -44,3 +44,12 @@ async def start_run(
     await fake.wait_connected(timeout=60)
     await fake.wait_until(lambda: fake.commands, timeout=30)
     return proc
+
+
+async def stop_all(procs: list[asyncio.subprocess.Process], fake: FakeDiscord) -> None:
+    """Terminate every `archivist run` still running, then the fake Discord."""
+    for proc in procs:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+    await fake.stop()

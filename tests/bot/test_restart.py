@@ -8,7 +8,7 @@ import sqlite3
 
 from bot.views import ALREADY_RATED, EXPIRED
 from tests.bot.fake_discord import FEEDBACK_CHANNEL_ID, FakeDiscord, buttons, is_ephemeral, message_text
-from tests.bot.run_process import start_run
+from tests.bot.run_process import start_run, stop_all
 
 NATO_QUESTION = "What does NATO's article 5 say?"
 FOLLOW_UP = "and what did Biden tell CNN?"
@@ -123,11 +123,7 @@ async def test_after_sigkill_archivist_run_answers_in_earlier_threads_and_earlie
             procs.append(await start_run(home, model_cache, fake, output))
         await check_everything_still_works(fake, answer, timeout=FIRST_ANSWER)
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.terminate()
-                await proc.wait()
-        await fake.stop()
+        await stop_all(procs, fake)
     second = logs[1].read_text(errors="replace")
     assert "Traceback" not in second, second[-3000:]
     db = sqlite3.connect(home / "archive.db")

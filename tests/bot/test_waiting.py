@@ -9,7 +9,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from tests.bot.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, buttons, message_text
-from tests.bot.run_process import RUN, start_run
+from tests.bot.run_process import RUN, start_run, stop_all
 
 # The first process answers nothing in time: its engine takes ten minutes per question.
 SLOW_RUN = (
@@ -77,11 +77,7 @@ async def test_questions_waiting_at_a_sigkill_are_answered_once_after_the_restar
         await fake.wait_until(lambda: all(log.edits for log in asked) and not kept(db_path), timeout=FIRST_ANSWER)
         await asyncio.sleep(0.5)  # room for a second reply, if one were coming
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.terminate()
-                await proc.wait()
-        await fake.stop()
+        await stop_all(procs, fake)
 
     for log in asked:
         (reply,) = log.replies()  # exactly once: the deferred response, edited

@@ -128,3 +128,31 @@ def test_discord_debug_logs_stay_off_even_when_the_bot_logs_debug():
     finally:
         logging.getLogger("bot").setLevel(logging.NOTSET)
         logging.getLogger("discord").setLevel(logging.NOTSET)
+
+
+def test_a_shard_serves_the_servers_discord_routes_to_it_and_direct_messages_go_to_shard_0():
+    shards = [Settings.load({"ARCHIVIST_SHARD_COUNT": "2", "ARCHIVIST_SHARD_ID": str(k)}) for k in (0, 1)]
+    guild = 920000000000000001  # (id >> 22) % 2 == 1
+    assert [s.serves(guild) for s in shards] == [False, True]
+    assert [s.serves(None) for s in shards] == [True, False]
+    assert Settings.load({}).serves(guild) and Settings.load({}).serves(None), "unsharded: every server"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ARCHIVIST_SHARD_COUNT": "2"}, "together, or neither"),
+        ({"ARCHIVIST_SHARD_ID": "0"}, "together, or neither"),
+        ({"ARCHIVIST_SHARD_COUNT": "2", "ARCHIVIST_SHARD_ID": "2"}, "must be below ARCHIVIST_SHARD_COUNT"),
+        ({"ARCHIVIST_SHARD_COUNT": "0", "ARCHIVIST_SHARD_ID": "0"}, "ARCHIVIST_SHARD_COUNT must be at least 1"),
+        ({"ARCHIVIST_DATABASE_URL": "mysql://db/archive"}, "ARCHIVIST_DATABASE_URL must be a URL starting with"),
+    ],
+)
+def test_shard_and_database_settings_that_cannot_work_are_one_sentence(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(environ)
+
+
+def test_the_database_url_is_a_secret_never_shown_in_the_settings_repr():
+    settings = Settings.load({"ARCHIVIST_DATABASE_URL": "postgresql://archivist:hunter2@db/archive"})
+    assert settings.database_url.endswith("@db/archive") and "hunter2" not in repr(settings)
