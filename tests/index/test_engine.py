@@ -773,3 +773,45 @@ def test_on_postgresql_a_generation_indexed_on_one_machine_is_searched_on_anothe
     assert searched_within(serving, "harbour quay cranes", "Quay reopens", 10.0) is not None
     other.close()
     serving.close()
+
+
+def test_on_postgresql_kill_9_during_a_reindex_leaves_every_machine_searching_a_whole_generation(
+    engine, postgres_server, postgres_archive, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("index.engine.GENERATION_CHECK_SECONDS", 0.2)  # the serving machine looks more often
+    rng = random.Random(20261203)
+    url = postgres_server.new_database(template=postgres_archive)
+    cache = engine.settings.model_cache
+    env = {
+        **os.environ,
+        "ARCHIVIST_HOME": str(tmp_path / "indexing-machine"),
+        "ARCHIVIST_MODEL_CACHE": str(cache),
+        "ARCHIVIST_DATABASE_URL": url,
+        "ARCHIVIST_SENTENCE_VECTORS": "0",  # kills land in the passages' pass, before and after the record
+    }
+    serving = Engine(Settings(home=tmp_path / "serving", model_cache=cache, database_url=url), embedder=engine.embedder)
+    expected = [hit.article_id for hit in serving.search("harbour cranes and trials")]
+    started = time.monotonic()
+    subprocess.run([*ARCHIVIST, "index", "--full"], env=env, check=True, capture_output=True)
+    full_run = time.monotonic() - started
+    killed = 0
+    for run in range(8):
+        proc = subprocess.Popen(
+            [*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.05, 0.8) * full_run)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        time.sleep(0.3)
+        assert [hit.article_id for hit in serving.search("harbour cranes and trials")] == expected, f"run {run}"
+        newcomer = tmp_path / f"new-machine-{run}"  # an empty home copies the newest recorded generation whole
+        fresh = Engine(Settings(home=newcomer, model_cache=cache, database_url=url), embedder=engine.embedder)
+        assert [hit.article_id for hit in fresh.search("harbour cranes and trials")] == expected, f"run {run}"
+        newest = fresh.indexer.newest_generation()
+        assert fresh.indexer.open_latest(engine.embedder)[0].generation == newest, f"run {run}: copied whole"
+        fresh.close()
+    assert killed >= 5, f"only {killed} of 8 runs were killed before they finished"
+    subprocess.run([*ARCHIVIST, "index"], env=env, check=True, capture_output=True)  # the lock went with them
+    serving.close()
