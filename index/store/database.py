@@ -737,7 +737,8 @@ class Store:
         """Delete the vectors whose text this pass did not meet; how many."""
         with self.db.conn:
             cursor = self.db.conn.execute(
-                f"DELETE FROM {table} WHERE model = ? AND text_hash NOT IN (SELECT h FROM temp.marked_{table})",  # noqa: S608
+                f"DELETE FROM {table} WHERE model = ? AND NOT EXISTS "  # noqa: S608 - fixed names
+                f"(SELECT 1 FROM temp.marked_{table} m WHERE m.h = {table}.text_hash)",  # NOT IN: quadratic on PostgreSQL
                 (model,),
             )
             self.db.conn.execute(f"DROP TABLE temp.marked_{table}")
