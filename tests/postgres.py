@@ -48,6 +48,14 @@ class PostgresServer:
                 raise PostgresUnavailable("running as root, and there is no `postgres` user to run PostgreSQL") from exc
             os.chown(self.folder, account.pw_uid, account.pw_gid)
             self._user = "postgres"
+            # The checkout (and its .venv) may sit where that user cannot reach, such as under /root: it runs a copy
+            # of the 34 MB installation in its own folder, laid out as in site-packages (the binaries find their
+            # libraries at $ORIGIN/../../../pgserver.libs).
+            site = self.bin.parents[2]
+            for part in ("pgserver/pginstall", "pgserver.libs"):
+                if (site / part).is_dir():
+                    shutil.copytree(site / part, self.folder / "site" / part, symlinks=True)
+            self.bin = self.folder / "site" / "pgserver" / "pginstall" / "bin"
         self.folder.chmod(0o700)
 
     def _run(self, *command: str) -> None:
