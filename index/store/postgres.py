@@ -17,7 +17,6 @@ outside one commits on its own. A lost connection becomes ``ArchiveUnavailable``
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -28,11 +27,9 @@ import psycopg
 
 from index.errors import ArchiveReadOnly, ArchiveUnavailable
 
-log = logging.getLogger(__name__)
-
 WRITER_LOCK = 0x41524348  # "ARCH": the advisory lock every writing transaction takes first
 REINDEX_LOCK = 0x494E4458  # "INDX": held by the one re-index running on the database, for as long as it runs
-_ID_TABLES = frozenset({"sources", "answers", "feedback", "pending_questions", "chunks"})
+_ID_TABLES = frozenset({"sources", "answers", "feedback", "pending_questions"})  # whose new ids callers read
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 
 

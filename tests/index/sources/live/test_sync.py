@@ -30,7 +30,16 @@ def site():
 
 @pytest.fixture
 def store(archive_at):
+    """The archive on each backend: the registry's pages, hosts and sources are stored in either."""
     archive = Store(archive_at)
+    yield archive
+    archive.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    """The archive for the tests of each kind of source: what they vary is fetching and reading, not storage."""
+    archive = Store(tmp_path / "archive.db")
     yield archive
     archive.close()
 
@@ -60,8 +69,8 @@ def by_url(store: Store) -> dict:
 
 
 @pytest.mark.parametrize("kind", ["rss", "wordpress", "sitemap"])
-def test_auto_detection_finds_each_kind(site, store, kind):
-    source = add(store, site.base + ENDPOINTS[kind])
+def test_auto_detection_finds_each_kind(site, sqlite_store, kind):
+    source = add(sqlite_store, site.base + ENDPOINTS[kind])
     assert source.kind == kind
     assert (
         source.endpoint
@@ -82,12 +91,12 @@ def test_a_site_without_any_source_is_refused_in_one_sentence(site, store):
 
 
 @pytest.mark.parametrize("kind", ["rss", "wordpress", "sitemap"])
-def test_first_sync_stores_every_post_in_full_without_site_chrome(site, store, kind):
-    add(store, site.base + ENDPOINTS[kind])
-    (report,) = sync(store)
+def test_first_sync_stores_every_post_in_full_without_site_chrome(site, sqlite_store, kind):
+    add(sqlite_store, site.base + ENDPOINTS[kind])
+    (report,) = sync(sqlite_store)
     assert report.synced and report.errors == ()
     assert report.added == POSTS and report.new_articles == ()  # the backfill of a new source is never "new"
-    stored = by_url(store)
+    stored = by_url(sqlite_store)
     assert len(stored) == POSTS
     for post in site.published():
         article = stored[site.base + post.path]
@@ -106,51 +115,51 @@ def test_first_sync_stores_every_post_in_full_without_site_chrome(site, store, k
 
 
 @pytest.mark.parametrize("kind", ["rss", "wordpress", "sitemap"])
-def test_second_sync_is_conditional_and_changes_nothing(site, store, kind):
-    add(store, site.base + ENDPOINTS[kind])
-    sync(store)
-    before = {a.id: (a.content_hash, a.updated_at) for a in store.list_articles()}
+def test_second_sync_is_conditional_and_changes_nothing(site, sqlite_store, kind):
+    add(sqlite_store, site.base + ENDPOINTS[kind])
+    sync(sqlite_store)
+    before = {a.id: (a.content_hash, a.updated_at) for a in sqlite_store.list_articles()}
     site.requests.clear()
-    (report,) = sync(store)
+    (report,) = sync(sqlite_store)
     assert report.synced and (report.added, report.updated, report.removed) == (0, 0, 0)
     assert report.not_modified >= 1
     asked = [(path, conditional) for path, conditional in site.requests if path != "/robots.txt"]
     assert asked and all(conditional for _, conditional in asked), asked
-    assert {a.id: (a.content_hash, a.updated_at) for a in store.list_articles()} == before
+    assert {a.id: (a.content_hash, a.updated_at) for a in sqlite_store.list_articles()} == before
 
 
 @pytest.mark.parametrize("kind", ["rss", "wordpress", "sitemap"])
-def test_an_edited_post_is_updated_in_place(site, store, kind):
-    add(store, site.base + ENDPOINTS[kind])
-    sync(store)
+def test_an_edited_post_is_updated_in_place(site, sqlite_store, kind):
+    add(sqlite_store, site.base + ENDPOINTS[kind])
+    sync(sqlite_store)
     post = site.posts[7]
-    old = by_url(store)[site.base + post.path]
+    old = by_url(sqlite_store)[site.base + post.path]
     time.sleep(1.05)  # updated_at has one-second resolution
     site.edit(7, "Correction: an earlier version of this article misstated the date of the meeting.")
-    (report,) = sync(store)
+    (report,) = sync(sqlite_store)
     assert (report.added, report.updated, report.removed) == (0, 1, 0)
     assert report.new_articles == ()  # an edit is never announced
-    new = by_url(store)[site.base + post.path]
+    new = by_url(sqlite_store)[site.base + post.path]
     assert new.id == old.id and new.first_seen == old.first_seen and new.updated_at > old.updated_at
     assert new.body.endswith("misstated the date of the meeting.")
 
 
 @pytest.mark.parametrize("kind", ["rss", "wordpress", "sitemap"])
-def test_a_deleted_post_is_removed(site, store, kind):
-    add(store, site.base + ENDPOINTS[kind])
-    sync(store)
+def test_a_deleted_post_is_removed(site, sqlite_store, kind):
+    add(sqlite_store, site.base + ENDPOINTS[kind])
+    sync(sqlite_store)
     gone = site.base + site.posts[5].path
     site.delete(5)
-    (report,) = sync(store)
+    (report,) = sync(sqlite_store)
     assert report.removed == 1 and report.errors == ()
-    assert gone not in by_url(store) and len(by_url(store)) == POSTS - 1
-    assert store.count("chunks") == sum(len(store.chunks_of(a.id)) for a in store.list_articles())
+    assert gone not in by_url(sqlite_store) and len(by_url(sqlite_store)) == POSTS - 1
+    assert sqlite_store.count("chunks") == sum(len(sqlite_store.chunks_of(a.id)) for a in sqlite_store.list_articles())
 
 
 @pytest.mark.parametrize("kind", ["rss", "wordpress", "sitemap"])
-def test_a_new_post_is_reported_as_new_once(site, store, kind):
-    add(store, site.base + ENDPOINTS[kind])
-    sync(store)
+def test_a_new_post_is_reported_as_new_once(site, sqlite_store, kind):
+    add(sqlite_store, site.base + ENDPOINTS[kind])
+    sync(sqlite_store)
     site.publish(
         Post(
             99,
@@ -163,10 +172,10 @@ def test_a_new_post_is_reported_as_new_once(site, store, kind):
             site.posts[1].date,
         )
     )
-    (first,) = sync(store)
-    (second,) = sync(store)
+    (first,) = sync(sqlite_store)
+    (second,) = sync(sqlite_store)
     assert first.added == 1 and len(first.new_articles) == 1
-    assert store.get(first.new_articles[0]).title == "Harbour authority opens a second container terminal"
+    assert sqlite_store.get(first.new_articles[0]).title == "Harbour authority opens a second container terminal"
     assert second.new_articles == () and second.added == 0
 
 
