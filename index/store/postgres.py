@@ -88,17 +88,19 @@ def _params(params: Sequence | None) -> list:
     return [_param(v) for v in params] if params else []
 
 
+def _reason(exc: psycopg.Error) -> str:
+    return (str(exc).strip().splitlines() or ["no reason given"])[0]
+
+
 def unavailable(exc: psycopg.Error, url: str) -> ArchiveUnavailable:
     if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
         return ArchiveReadOnly("The archive was opened for reading only; writing commands open it for writing.")
-    first = (str(exc).strip().splitlines() or ["no reason given"])[0]
-    return ArchiveUnavailable(f"The archive's PostgreSQL database at {redacted(url)} failed ({first}).")
+    return ArchiveUnavailable(f"The archive's PostgreSQL database at {redacted(url)} failed ({_reason(exc)}).")
 
 
 def failed(exc: psycopg.Error) -> ArchiveUnavailable:
     """A database failure met outside a connection (which would name its address): one sentence."""
-    first = (str(exc).strip().splitlines() or ["no reason given"])[0]
-    return ArchiveUnavailable(f"The archive's PostgreSQL database failed ({first}).")
+    return ArchiveUnavailable(f"The archive's PostgreSQL database failed ({_reason(exc)}).")
 
 
 class PgCursor:

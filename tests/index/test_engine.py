@@ -458,6 +458,19 @@ ARCHIVIST = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # 20 runs spread over the machine's own full re-index time: slower cores, longer
+def index_killed_at_random(env: dict, rng: random.Random, full_run: float) -> bool:
+    """Run `archivist index --full` and SIGKILL it after a random share of ``full_run``; whether it was killed."""
+    proc = subprocess.Popen(
+        [*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(rng.uniform(0.05, 0.8) * full_run)
+    running = proc.poll() is None
+    if running:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return running
+
+
 def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_path, model_cache, built_home):
     rng = random.Random(20261126)
     home = tmp_path / "home"
@@ -485,14 +498,7 @@ def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_p
                 f"Note {run}\n\nA new story number {run} about harbour cranes.", encoding="utf-8"
             )
             subprocess.run([*ARCHIVIST, "ingest", str(extra)], env=env, check=True, capture_output=True)
-        proc = subprocess.Popen(
-            [*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        time.sleep(rng.uniform(0.05, 0.8) * full_run)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        proc.wait()
+        killed += index_killed_at_random(env, rng, full_run)
         if not (home / "archive.db").exists():
             continue
         engine = Engine(Settings(home=home, model_cache=model_cache), embedder=embedder, read_only=True)
@@ -796,14 +802,7 @@ def test_on_postgresql_kill_9_during_a_reindex_leaves_every_machine_searching_a_
     full_run = time.monotonic() - started
     killed = 0
     for run in range(8):
-        proc = subprocess.Popen(
-            [*ARCHIVIST, "index", "--full"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        time.sleep(rng.uniform(0.05, 0.8) * full_run)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        proc.wait()
+        killed += index_killed_at_random(env, rng, full_run)
         time.sleep(0.3)
         assert [hit.article_id for hit in serving.search("harbour cranes and trials")] == expected, f"run {run}"
         newcomer = tmp_path / f"new-machine-{run}"  # an empty home copies the newest recorded generation whole
