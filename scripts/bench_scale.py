@@ -18,7 +18,9 @@ time. Each step runs in its own process, timed by wall clock, with its peak RSS 
 4. a fresh process that opens the archive, answers one search (cold start, from process launch), then ``--queries``
    warm searches (p50/p95), then ``--asks`` answers to the first of the same questions through ``Engine.ask`` (the
    real quote models and verifier over the stand-in vectors; p50/p95) and reports its RSS;
-5. ``ingest`` of 1% new articles, then an incremental ``index`` (stub vectors, so nearly no embedding time).
+5. with ``--postgres``, a second fresh process with an empty home (a second machine on the same database): its cold
+   start, which includes copying the generation's search files from the database;
+6. ``ingest`` of 1% new articles, then an incremental ``index`` (stub vectors, so nearly no embedding time).
 
 Prints a Markdown table, then the database size by table and the index files on disk.
 """
@@ -309,6 +311,10 @@ def main() -> None:
         logging.info("no-op index: %s", noop)
         served = run_step("serve", timeout, home=home, queries=queries, launched=time.time(), asks=args.asks)
         logging.info("serve: %s", served)
+        second = None
+        if server is not None:  # a second machine: an empty home on the same database
+            second = run_step("serve", timeout, home=work / "second-home", queries=queries, launched=time.time())
+            logging.info("serve from an empty home: %s", second)
         new_articles = max(1, articles // 100)  # 1% new articles, then an incremental re-index
         write_update(work / "update", articles, new_articles, args.seed)
         update = run_step("ingest", timeout, home=home, data=work / "update")
@@ -330,6 +336,8 @@ def main() -> None:
     print(f"| full index (stub vectors) | {indexed['wall_s']:.1f} | {indexed['peak_rss_mb']:,.0f} |")
     print(f"| no-op re-index | {noop['wall_s']:.1f} | {noop['peak_rss_mb']:,.0f} |")
     print(f"| cold start to first search result | {served['cold_s']:.1f} | |")
+    if second is not None:
+        print(f"| cold start to first search result from an empty home (a second machine) | {second['cold_s']:.1f} | |")
     answers = f" and {served['asks']} answers" if served.get("asks") else ""
     print(f"| serving process after {served['searches']} searches{answers} | | {served['peak_rss_mb']:,.0f} |")
     print(f"| ingest of {new_articles:,} new articles (1%) | {update['wall_s']:.1f} | {update['peak_rss_mb']:,.0f} |")

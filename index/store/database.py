@@ -36,6 +36,7 @@ from index.store.identity import text_key
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "archive.db"
+CHUNK_PAGE = 8192  # chunks read at a time by a pass over all of them on PostgreSQL
 ANY_HASH = object()  # put_article without a compare-and-set
 UPSERT_META = "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
@@ -617,8 +618,10 @@ class Store:
             'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.text, a.title, a.source, a.author, '
             "a.category, a.published_at, a.url FROM chunks c JOIN articles a ON a.id = c.article_id "
         )
-        if ids is None:
-            rows: Iterable = self.db.conn.execute(select + "ORDER BY c.id")
+        if ids is None and _on_postgres(self.db):
+            rows: Iterable = self._pages(select + "WHERE c.id > ? ORDER BY c.id LIMIT ?", CHUNK_PAGE)
+        elif ids is None:
+            rows = self.db.conn.execute(select + "ORDER BY c.id")
         else:
             rows = sorted(self._rows_for(select + "WHERE c.id IN ({marks})", [int(x) for x in ids]))
         for chunk_id, article_id, ordinal, start, end, text, title, source, author, category, published, url in rows:
@@ -682,6 +685,17 @@ class Store:
         """Those of ``hashes`` that have a stored vector."""
         query = f"SELECT text_hash FROM {table} WHERE model = ? AND text_hash IN ({{marks}})"  # noqa: S608
         return {row[0] for row in self._rows_for(query, hashes, model)}
+
+    def _pages(self, query: str, size: int) -> Iterator[tuple]:
+        """The rows of ``query`` (keyed by a first column that grows, with ``? ... LIMIT ?`` for the last key seen and
+        the page size) read a page at a time. psycopg reads a statement's whole result before its first row, so one
+        statement over every chunk would hold them all in memory at once."""
+        last = -1
+        while rows := self.db.conn.execute(query, (last, size)).fetchall():
+            yield from rows
+            if len(rows) < size:
+                return
+            last = rows[-1][0]
 
     def _rows_for(self, query: str, keys: Sequence, *before: object) -> Iterator[tuple]:
         """The rows of ``query`` for ``keys``, bound in lists of at most 500 at its ``{marks}`` (after ``before``)."""

@@ -103,6 +103,17 @@ def test_bodies_are_read_a_page_at_a_time_and_writes_may_come_between_pages(arch
     assert [r.chunk_id for r in store.chunk_records([3, 1, 99])] == [1, 3], "only ids that exist, in id order"
 
 
+def test_a_pass_over_every_chunk_reads_them_all_in_id_order_however_they_are_paged(archive_at, monkeypatch):
+    store = Store(archive_at)
+    for n in range(7):
+        store.put_article(make_article(f"a{n}", body=f"Body {n}.", content_hash=f"h{n}"), spans(f"Body {n}."))
+    store.delete_articles(["a3"])  # a gap in the ids
+    whole = [(r.chunk_id, r.text) for r in store.chunk_records()]
+    monkeypatch.setattr(database, "CHUNK_PAGE", 2)
+    assert [(r.chunk_id, r.text) for r in store.chunk_records()] == whole
+    assert [text for _, text in whole] == [f"Body {n}." for n in (0, 1, 2, 4, 5, 6)]
+
+
 def test_a_marking_pass_drops_the_vectors_of_texts_it_did_not_meet(archive_at):
     import numpy as np
 
