@@ -33,7 +33,7 @@ from index.errors import SyncBusy
 from index.filters import check_filters, checked_count, checked_text
 from index.gaps import Digest, Gap, NearArticle, gaps_from
 from index.indexing.indexer import Indexer, text_hash
-from index.indexing.vectors import VectorIndex, hash_rows
+from index.indexing.vectors import DatabaseVectors, VectorIndex, hash_rows
 from index.models import Answer, ArchiveStats, Article, Filters, Hit, IndexReport, IngestReport
 from index.question import Question
 from index.retrieval.chunk_table import ChunkTable, ChunkTableUnusable
@@ -231,7 +231,12 @@ class Engine:
         self._retriever, self._generation = retriever, record.generation
 
     def _reopen(
-        self, record: GenerationRecord, vector_index: VectorIndex, made_from: dict, table_file: Path, lexical_file: Path
+        self,
+        record: GenerationRecord,
+        vector_index: VectorIndex | DatabaseVectors,
+        made_from: dict,
+        table_file: Path,
+        lexical_file: Path,
     ) -> tuple[HybridRetriever, int] | None:
         """The retriever over ``record``'s generation and its count of pending articles, from the chunk table saved
         with it, if that was made from the chunk records as they are now (``made_from``) and its BM25 file is the one
@@ -523,7 +528,7 @@ class Engine:
 
 
 def _generation_member(
-    vector_index: VectorIndex, embedded: Callable[[], set[str]]
+    vector_index: VectorIndex | DatabaseVectors, embedded: Callable[[], set[str]]
 ) -> Callable[[Sequence[ChunkRecord]], list[bool]]:
     """Whether each chunk of a batch is in the generation: its id is a live row that embeds its current text.
 

@@ -51,6 +51,7 @@ ARTICLES_PER_FILE = 2_000
 SOURCES = ("The Ledger", "Harbour Times", "Valley Post", "Morning Wire", "North Star")
 CATEGORIES = ("politics", "business", "science", "sports", "culture", "technology")
 DIM = 384
+HNSW_INDEX = " hnsw"  # table_sizes' key for the size of PostgreSQL's HNSW index (a part of the vectors table's)
 
 
 class StubEmbedder:
@@ -250,7 +251,11 @@ def table_sizes(home: Path) -> dict[str, int]:
             rows = connection.execute(
                 "SELECT relname, pg_total_relation_size(relid) FROM pg_statio_user_tables"
             ).fetchall()
-        return {name: size for name, size in rows}
+            search = connection.execute(
+                "SELECT COALESCE(SUM(pg_relation_size(indexrelid)), 0) FROM pg_stat_user_indexes "
+                "WHERE indexrelname LIKE 'vectors_hnsw%'"
+            ).fetchone()[0]
+        return {name: size for name, size in rows} | {HNSW_INDEX: int(search)}
 
     database = home / DB_FILENAME
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
@@ -355,8 +360,12 @@ def main() -> None:
     print()
     print("| stored | MB |")
     print("|---|---:|")
-    for name in ("articles", "chunks", "vectors", "sentence_vectors"):
-        print(f"| table {name} | {mb(tables.get(name, 0))} |")
+    hnsw = tables.pop(HNSW_INDEX, None)
+    for name in ("articles", "chunks", "vectors", "sentence_vectors", "search_files"):
+        if name in tables:
+            print(f"| table {name} | {mb(tables[name])} |")
+    if hnsw is not None:
+        print(f"| of which the HNSW index of the passage vectors | {mb(hnsw)} |")
     print(f"| whole database | {mb(sum(tables.values()))} |")
     for name, size in files.items():
         if name != "index.lock":

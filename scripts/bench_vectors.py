@@ -1,11 +1,16 @@
 """Benchmark the vector index: build time, warm single-query latency, HNSW recall and filtered search.
 
 Usage: .venv/bin/python scripts/bench_vectors.py [--count 100000] [--dim 384] [--queries 300] [--vectors FILE.npy]
+                                                [--postgres]
 
 Without --vectors the data is synthetic: unit vectors shaped like sentence embeddings (a shared direction,
 200 topics of 20 sub-topics, noise), which have lower nearest-neighbour contrast than real MiniLM vectors and
 so are the harder case for HNSW. With --vectors FILE.npy (n, dim) float32, the last --queries rows are the
 queries and the rest the archive. Prints markdown tables.
+
+With --postgres, the same vectors are also stored in a throwaway PostgreSQL 16 (``tests/postgres.py``, durable, on a
+unix socket) and searched there as the PostgreSQL backend searches them (pgvector HNSW through ``DatabaseVectors``):
+storing and index build time, then the same searches beside FAISS's, in the same run.
 """
 
 from __future__ import annotations
@@ -67,12 +72,26 @@ def recall(found: list[list[int]], truth: np.ndarray, k: int = 10) -> float:
     )
 
 
+def allowed_share(
+    ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A random ``share`` of the ids (the same for every call with that share), and each query's exact best 10 of
+    them."""
+    allowed = ids[np.random.default_rng(4).random(ids.size) < share]
+    rows = np.flatnonzero(np.isin(ids, allowed))
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors[rows])
+    _, best = exact.search(queries, 10)
+    return allowed, ids[rows][best]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--vectors", type=Path)
+    parser.add_argument("--postgres", action="store_true", help="compare with pgvector in a throwaway PostgreSQL")
     args = parser.parse_args()
 
     if args.vectors:
@@ -135,12 +154,7 @@ def main() -> None:
         f"{2 * HNSW_EF_SEARCH} | hnsw VectorIndex.search (policy) |\n|---|---|---|---|"
     )
     for share in (0.01, 0.05, 0.10, 0.50):
-        allowed = ids[np.random.default_rng(4).random(count) < share]
-        subset_rows = np.flatnonzero(np.isin(ids, allowed))
-        subset_index = faiss.IndexFlatIP(dim)
-        subset_index.add(vectors[subset_rows])
-        _, filtered_rows = subset_index.search(queries, 10)
-        filtered_truth = ids[subset_rows][filtered_rows]
+        allowed, filtered_truth = allowed_share(ids, vectors, queries, share)
 
         def graph(query: np.ndarray, allowed: np.ndarray = allowed) -> list[tuple[int, float]]:
             params = faiss.SearchParametersHNSW(efSearch=2 * HNSW_EF_SEARCH, sel=faiss.IDSelectorBatch(allowed))
@@ -157,6 +171,9 @@ def main() -> None:
             cells.append(f"{percentiles(seconds).replace(' |', ' /')}, {recall(found, filtered_truth):.4f}")
         print(f"| {share:.0%} | " + " | ".join(cells) + " |")
 
+    if args.postgres:
+        compare_postgres(ids, vectors, queries, truth, hnsw)
+
     print("\n| flat size (1 thread) | p50 ms | p95 ms |\n|---|---|---|")
     for size in (25_000, 50_000, 100_000, 200_000):
         if args.vectors and size > count:
@@ -165,6 +182,64 @@ def main() -> None:
         index = build_index(np.arange(size, dtype=np.int64), sized, model_name=MODEL, hnsw_threshold=size + 1)
         seconds, _ = timed_searches(lambda query, index=index: index.search(query, 10), queries)
         print(f"| {size} | {percentiles(seconds)} |")
+
+
+def compare_postgres(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, hnsw) -> None:
+    """The same searches through pgvector's HNSW index in PostgreSQL, beside FAISS HNSW's (one thread)."""
+    import sys
+    from functools import partial
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from index.indexing.indexer import text_hash
+    from index.indexing.vectors import DatabaseVectors, hash_rows
+    from index.store.database import VECTOR_EF_SEARCH, VECTOR_HNSW_EF_CONSTRUCTION, VECTOR_HNSW_M, Store
+    from tests.postgres import PostgresServer
+
+    count, dim = vectors.shape
+    hashes = [text_hash(f"passage {n}") for n in range(count)]
+    server = PostgresServer(durable=True).start()
+    try:
+        store = Store(server.new_database())
+        start = time.perf_counter()
+        for offset in range(0, count, 256):  # as the re-index stores them: a batch of embeddings at a time
+            store.put_vectors(
+                MODEL, list(zip(hashes[offset : offset + 256], vectors[offset : offset + 256], strict=True))
+            )
+        stored = time.perf_counter() - start
+        start = time.perf_counter()
+        store.ensure_vector_search(dim)
+        built = time.perf_counter() - start
+        size = store.db.conn.execute(f"SELECT pg_relation_size('vectors_hnsw_{dim}')").fetchone()[0]
+        database = DatabaseVectors(ids, hash_rows(hashes), dim=dim, model_name=MODEL)
+        database = database.searching_with(partial(store.nearest_vectors, MODEL))
+        print(
+            f"\n| PostgreSQL + pgvector (m={VECTOR_HNSW_M}, ef_construction={VECTOR_HNSW_EF_CONSTRUCTION}, "
+            f"ef_search={VECTOR_EF_SEARCH}) | |\n|---|---|"
+        )
+        print(f"| store {count} vectors, 256 a transaction, s | {stored:.1f} |")
+        print(f"| build the HNSW index s | {built:.1f} |")
+        print(f"| HNSW index MiB | {size / 2**20:.0f} |")
+        faiss.omp_set_num_threads(1)
+        print("\n| search, one query at a time, warm | k | p50 ms | p95 ms | recall@10 |\n|---|---|---|---|---|")
+        for k in (10, 100):
+            for name, index in (("FAISS hnsw (in process)", hnsw), ("pgvector hnsw (DatabaseVectors)", database)):
+                seconds, found = timed_searches(lambda query, index=index, k=k: index.search(query, k), queries)
+                print(f"| {name} | {k} | {percentiles(seconds)} | {recall([f[:10] for f in found], truth):.4f} |")
+        print(
+            "\n| allowed share (k=10) | FAISS hnsw p50 / p95 ms, recall | pgvector p50 / p95 ms, recall |\n|---|---|---|"
+        )
+        for share in (0.01, 0.05, 0.10, 0.50):
+            allowed, filtered_truth = allowed_share(ids, vectors, queries, share)
+            cells = []
+            for index in (hnsw, database):
+                seconds, found = timed_searches(
+                    lambda query, index=index, allowed=allowed: index.search(query, 10, allowed=allowed), queries
+                )
+                cells.append(f"{percentiles(seconds).replace(' |', ' /')}, {recall(found, filtered_truth):.4f}")
+            print(f"| {share:.0%} | " + " | ".join(cells) + " |")
+        store.close()
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -121,10 +121,13 @@ def archive_at(request, tmp_path) -> str | Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_archive(postgres_server, built_home) -> str:
-    """``built_home``'s archive migrated into PostgreSQL, its search files with it: a template database that
+def postgres_archive(postgres_server, built_home, model_cache, tmp_path_factory) -> str:
+    """``built_home``'s archive migrated into PostgreSQL, its search files with it, then re-indexed there once (which
+    moves vector search into the database, embedding nothing): a template database that
     ``postgres_server.new_database(template=...)`` copies in a moment (never connect to it)."""
+    from index.engine import Engine
     from index.indexing.indexer import Indexer
+    from index.settings import Settings
     from index.store.database import DB_FILENAME, Store
     from index.store.migrate import migrate
 
@@ -135,4 +138,8 @@ def postgres_archive(postgres_server, built_home) -> str:
     migrate(source, target, files=files)
     source.close()
     target.close()
+    home = tmp_path_factory.mktemp("postgres-home")
+    engine = Engine(Settings(home=home, model_cache=model_cache, database_url=url))
+    assert engine.reindex().embedded == 0
+    engine.close()
     return url

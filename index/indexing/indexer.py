@@ -11,6 +11,10 @@ After the passages, every sentence of every article is embedded too (once per di
 kept in ``sentence_vectors``): choosing quotes compares the question with up to 40 sentences,
 and embedding them at question time was most of an answer's latency. The archive is searchable
 as soon as the new generation is recorded; an interrupted sentence pass resumes at the next run.
+
+On PostgreSQL the database searches the passage vectors (pgvector, ``Store.nearest_vectors``): a generation's file
+is then the list of its chunks and their text hashes (``DatabaseVectors``), written, recorded and verified the same way,
+once every one of those texts has its vector stored.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +37,8 @@ from index.embedding.base import Embedder
 from index.errors import IndexBusy, IndexUnavailable
 from index.indexing.vectors import (
     DEAD_SHARE_REBUILD,
+    PGVECTOR,
+    DatabaseVectors,
     IndexFile,
     VectorIndex,
     build_index_in_blocks,
@@ -82,6 +89,7 @@ class Indexer:
         self.folder = folder
         self.hnsw_threshold = hnsw_threshold
         self.sentence_vectors = sentence_vectors
+        self.vectors_in_database = store.dialect == "postgresql"  # searched there (pgvector), not in FAISS files
         self._lock = threading.Lock()
 
     @contextmanager
@@ -109,7 +117,11 @@ class Indexer:
         with self._exclusive():
             changes = self.store.chunk_changes()  # before the scan: a change made during it is seen next time
             current = self._latest_valid(embedder.name)
-            latest = current is not None and current[0].generation == self.newest_generation()  # else it is replaced
+            latest = (  # else it is replaced
+                current is not None
+                and current[0].generation == self.newest_generation()
+                and (current[0].kind == PGVECTOR) == self.vectors_in_database
+            )
             if not full and latest and current[0].chunk_changes == changes:
                 ids, hashes, stamp = None, None, current[0].fingerprint  # no chunk changed since its scan
             else:
@@ -146,7 +158,7 @@ class Indexer:
         embedder: Embedder,
         ids: np.ndarray,
         hashes: Sequence[str],
-        current: tuple[GenerationRecord, VectorIndex] | None,
+        current: tuple[GenerationRecord, VectorIndex | DatabaseVectors] | None,
         scan: _Scan,
         full: bool,
         progress: Progress | None,
@@ -182,13 +194,18 @@ class Indexer:
         embedder: Embedder,
         ids: np.ndarray,
         hashes: Sequence[str],
-        current: tuple[GenerationRecord, VectorIndex] | None,
+        current: tuple[GenerationRecord, VectorIndex | DatabaseVectors] | None,
         changed: int,
-    ) -> VectorIndex:
+    ) -> VectorIndex | DatabaseVectors:
         """The index of the chunks ``ids`` with texts ``hashes``: the current generation with the new rows added and
-        the stale ones dead when it can be (same kind, row hashes known, few dead rows), else built afresh."""
+        the stale ones dead when it can be (same kind, row hashes known, few dead rows), else built afresh. On
+        PostgreSQL, the list of those chunks and texts, once every text has its vector in the database."""
         rows = hash_rows(list(hashes))
-        if current is not None:
+        if self.vectors_in_database:
+            self._check_stored(embedder, hashes, changed)
+            self.store.ensure_vector_search(embedder.dim)
+            return DatabaseVectors(ids, rows, dim=embedder.dim, model_name=embedder.name)
+        if current is not None and isinstance(current[1], VectorIndex):
             previous = current[1]
             changes = previous.changes_for(ids, rows)
             if (
@@ -206,6 +223,20 @@ class Indexer:
             ids, embedder.dim, blocks, hnsw_threshold=self.hnsw_threshold, model_name=embedder.name, hashes=rows
         )
 
+    def _check_stored(self, embedder: Embedder, hashes: Sequence[str], changed: int) -> None:
+        """Raise ``IndexUnavailable`` unless every text of ``hashes`` has its stored vector (as ``_stored_matrix``)."""
+        distinct = sorted(set(hashes))
+        for offset in range(0, len(distinct), 4096):
+            wanted = distinct[offset : offset + 4096]
+            self._missing(len(wanted) - len(self.store.existing_vector_hashes(embedder.name, wanted)), changed)
+
+    @staticmethod
+    def _missing(missing: int, changed: int) -> None:
+        if missing and changed:
+            raise IndexUnavailable("The archive changed while it was being indexed; run the re-index again.")
+        if missing:
+            raise IndexUnavailable(f"{missing} chunk vectors are missing after embedding; run a full re-index.")
+
     def _stored_matrix(self, embedder: Embedder, hashes: Sequence[str], changed: int) -> np.ndarray:
         """The stored vectors of ``hashes``, one row each, read a few thousand at a time in hash order."""
         matrix = np.empty((len(hashes), embedder.dim), dtype=np.float32)
@@ -214,11 +245,7 @@ class Indexer:
             rows = order[offset : offset + 4096]
             wanted = list(dict.fromkeys(hashes[r] for r in rows))
             stored = self.store.get_vectors(embedder.name, wanted, embedder.dim)
-            if len(stored) < len(wanted):
-                if changed:
-                    raise IndexUnavailable("The archive changed while it was being indexed; run the re-index again.")
-                missing = len(wanted) - len(stored)
-                raise IndexUnavailable(f"{missing} chunk vectors are missing after embedding; run a full re-index.")
+            self._missing(len(wanted) - len(stored), changed)
             for r in rows:
                 matrix[r] = stored[hashes[r]]
         return matrix
@@ -308,16 +335,23 @@ class Indexer:
         """The newest recorded generation's number (0: none yet), whether or not its file verifies."""
         return self.store.newest_generation()
 
-    def _latest_valid(self, model_name: str) -> tuple[GenerationRecord, VectorIndex] | None:
+    def _latest_valid(self, model_name: str) -> tuple[GenerationRecord, VectorIndex | DatabaseVectors] | None:
         for record in self.store.generations():
             if record.model_name != model_name:
                 continue
             file = _index_file(record, self.folder)
             self.fetch_shared(file.path)
             try:
-                return record, open_index(file)
+                index = open_index(file)
             except IndexUnavailable as exc:
                 log.warning("index generation %d is unusable: %s", record.generation, exc)
+                continue
+            if isinstance(index, DatabaseVectors):
+                if not self.vectors_in_database:
+                    log.warning("index generation %d is searched in a PostgreSQL database", record.generation)
+                    continue
+                index = index.searching_with(partial(self.store.nearest_vectors, model_name))
+            return record, index
         return None
 
     def lexical_file(self, generation: int) -> Path:
@@ -353,7 +387,7 @@ class Indexer:
             if stale or _SEARCH_TEMP.match(candidate.name):
                 candidate.unlink(missing_ok=True)
 
-    def open_latest(self, embedder: Embedder) -> tuple[GenerationRecord, VectorIndex] | None:
+    def open_latest(self, embedder: Embedder) -> tuple[GenerationRecord, VectorIndex | DatabaseVectors] | None:
         """The newest recorded generation that verifies, as it is: reading never builds or repairs one."""
         return self._latest_valid(embedder.name)
 

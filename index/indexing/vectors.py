@@ -18,6 +18,9 @@ but are never returned; the caller rebuilds once they are a large share of the r
 ``open_index`` memory-maps the file and FAISS reads the vectors in place (``IO_FLAG_MMAP_IFC``), so they are file
 pages the kernel shares between every process that opens the same generation, not private memory. A generation file
 is never changed once written (a new one is renamed into place), so an open index stays valid after a re-index.
+
+On PostgreSQL the vectors are searched inside the database (pgvector) instead: a generation's file is then a
+``DatabaseVectors``, the chunk ids and text hashes it holds, written and verified the same way.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ DEAD_SHARE_REBUILD = 0.2
 _ROW_BLOCK = 4096  # vectors normalised at a time
 _WRITE_BLOCK = 1 << 22  # bytes FAISS hands a writer at a time
 HASH_BYTES = 16  # a row's text hash, stored raw (``text_hash`` is its 32 hex digits)
+PGVECTOR = "pgvector"  # a generation whose vectors the database searches: its file holds chunk ids and text hashes
+# Among at most this many allowed chunks, a database search computes every cosine instead of asking the HNSW index.
+DATABASE_EXACT_AMONG = 20_000
 
 _HEADER_LENGTH = struct.Struct("<I")
 _GENERATION_FILE = re.compile(r"^vectors-(\d{6,})\.faiss$")
@@ -264,11 +270,9 @@ class VectorIndex:
     def holds(self, chunk_ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """For each chunk id, whether a live row holds it with that text hash ((n, HASH_BYTES) ``hashes``); an
         index without row hashes holds no text it can name, so nothing."""
-        if self._hashes is None or self.count == 0 or not len(chunk_ids):
+        if self._hashes is None or self.count == 0:
             return np.zeros(len(chunk_ids), dtype=bool)
-        slot = np.minimum(np.searchsorted(self._sorted_ids, chunk_ids), self.rows - 1)
-        rows = self._id_order[slot]
-        return (self._sorted_ids[slot] == chunk_ids) & (self._hashes[rows] == hashes).all(axis=1)
+        return _holds(self._sorted_ids, self._id_order, self._hashes, chunk_ids, hashes)
 
     def changes_for(self, ids: np.ndarray, hashes: np.ndarray) -> IndexChanges | None:
         """What turns this index into one of the chunk ``ids`` (n,) embedding the texts of ``hashes`` (n,
@@ -306,6 +310,127 @@ class VectorIndex:
         return VectorIndex(
             index, kind=self.kind, model_name=self.model_name, ef_search=self.ef_search, hashes=row_hashes
         )
+
+
+Nearest = Callable[..., list[tuple[str, float]]]  # (query, k, among=text hashes | None) -> (text hash, cosine), best
+
+
+class DatabaseVectors:
+    """A generation whose vectors stay in the archive's database, which searches them (on PostgreSQL, pgvector's HNSW
+    index: ``Store.nearest_vectors``). Its file holds the chunk ids and the text hash of each: which chunks, with
+    which texts, the generation holds. A search asks the database for the texts nearest the query and answers with
+    the generation's chunks that hold them, so a vector stored for a later generation is never returned from this
+    one; ``searching_with`` gives it the database to ask."""
+
+    kind = PGVECTOR
+    ef_search = 0
+
+    def __init__(
+        self, ids: np.ndarray, hashes: np.ndarray, *, dim: int, model_name: str, nearest: Nearest | None = None
+    ) -> None:
+        self._ids = np.ascontiguousarray(ids, dtype="<i8")
+        if hashes.shape != (self._ids.size, HASH_BYTES):
+            raise ValueError(f"got hashes of shape {hashes.shape} for {self._ids.size} chunks.")
+        self._hashes = hashes
+        self._dim = dim
+        self.model_name = model_name
+        self._nearest = nearest
+        self._id_order = np.argsort(self._ids, kind="stable")
+        self._sorted_ids = self._ids[self._id_order]
+        keys = np.ascontiguousarray(hashes).view(f"V{HASH_BYTES}").ravel()
+        self._hash_order = np.argsort(keys, kind="stable")
+        self._sorted_keys = keys[self._hash_order]
+
+    def searching_with(self, nearest: Nearest) -> DatabaseVectors:
+        """This generation, searched by ``nearest``."""
+        return DatabaseVectors(self._ids, self._hashes, dim=self._dim, model_name=self.model_name, nearest=nearest)
+
+    @property
+    def count(self) -> int:
+        return int(self._ids.size)
+
+    rows = count
+
+    @property
+    def hashes(self) -> np.ndarray:
+        return self._hashes
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids.copy()
+
+    def holds(self, chunk_ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """For each chunk id, whether this generation holds it with that text hash."""
+        if self.count == 0:
+            return np.zeros(len(chunk_ids), dtype=bool)
+        return _holds(self._sorted_ids, self._id_order, self._hashes, chunk_ids, hashes)
+
+    def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` (chunk id, cosine) pairs for one query vector, best first; only chunks in ``allowed`` if given.
+
+        Over every chunk, the database's HNSW index is asked for somewhat more texts than ``k`` (some it holds may be
+        in no chunk of this generation). Among a few allowed chunks, their cosines are computed exactly; among many,
+        the index is asked for as many more as the allowed share is small, and then exactly if that found too few."""
+        if self._nearest is None:
+            raise IndexUnavailable("This vector index is searched in the archive's database, and none was given.")
+        if k <= 0 or self.count == 0:
+            return []
+        want = None
+        if allowed is not None:
+            rows = self._rows_of(np.asarray(allowed, dtype=np.int64))
+            if rows.size == 0:
+                return []
+            want = set(self._ids[rows].tolist())
+            if rows.size > DATABASE_EXACT_AMONG:
+                share = rows.size / self.count
+                found = self._chunks(self._nearest(query, min(int(2 * k / share) + 10, 1000)), want)
+                if len(found) >= k:
+                    return found[:k]
+            among = list(dict.fromkeys(bytes(h).hex() for h in self._hashes[rows]))
+            return self._chunks(self._nearest(query, len(among), among=among), want)[:k]
+        return self._chunks(self._nearest(query, 2 * k + 10), want)[:k]
+
+    def _chunks(self, found: list[tuple[str, float]], want: set[int] | None) -> list[tuple[int, float]]:
+        """The generation's chunks holding each found text (of ``want`` only, if given), in the order found."""
+        if not found:
+            return []
+        keys = hash_rows([text_hash for text_hash, _ in found]).view(f"V{HASH_BYTES}").ravel()
+        starts = np.searchsorted(self._sorted_keys, keys, side="left")
+        ends = np.searchsorted(self._sorted_keys, keys, side="right")
+        out: list[tuple[int, float]] = []
+        for (_, score), start, end in zip(found, starts.tolist(), ends.tolist(), strict=True):
+            for chunk_id in sorted(self._ids[self._hash_order[start:end]].tolist()):
+                if want is None or chunk_id in want:
+                    out.append((chunk_id, float(score)))
+        return out
+
+    def _rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        if chunk_ids.size == 0:
+            return np.empty(0, dtype=np.int64)
+        slot = np.minimum(np.searchsorted(self._sorted_ids, chunk_ids), self.count - 1)
+        return np.unique(self._id_order[slot[self._sorted_ids[slot] == chunk_ids]])
+
+    def serialized_size(self) -> int:
+        return int(self._ids.nbytes)
+
+    def serialize_to(self, write: Callable[[bytes], int]) -> None:
+        write(memoryview(self._ids).cast("B"))
+
+
+def _holds(
+    sorted_ids: np.ndarray, id_order: np.ndarray, row_hashes: np.ndarray, chunk_ids: np.ndarray, hashes: np.ndarray
+) -> np.ndarray:
+    """For each of ``chunk_ids``, whether a row (``sorted_ids``, in the row order ``id_order``) holds it with the
+    text hash given in ``hashes``."""
+    if not len(chunk_ids):
+        return np.zeros(0, dtype=bool)
+    slot = np.minimum(np.searchsorted(sorted_ids, chunk_ids), sorted_ids.size - 1)
+    rows = id_order[slot]
+    return (sorted_ids[slot] == chunk_ids) & (row_hashes[rows] == hashes).all(axis=1)
 
 
 @dataclass(frozen=True)
@@ -424,7 +549,7 @@ def expected_kind(count: int, hnsw_threshold: int) -> str:
     return HNSW if count >= hnsw_threshold else FLAT
 
 
-def write_generation(index: VectorIndex, folder: Path, generation: int) -> IndexFile:
+def write_generation(index: VectorIndex | DatabaseVectors, folder: Path, generation: int) -> IndexFile:
     """Write ``index`` durably as ``folder/vectors-{generation:06d}.faiss`` and return its manifest.
 
     The bytes go to a temp file in the same folder, are fsynced, renamed into place with ``os.replace`` and the
@@ -485,7 +610,7 @@ def write_generation(index: VectorIndex, folder: Path, generation: int) -> Index
     )
 
 
-def open_index(manifest: IndexFile) -> VectorIndex:
+def open_index(manifest: IndexFile) -> VectorIndex | DatabaseVectors:
     """Load the generation ``manifest`` names, verifying size, sha256 checksum, count, dimensions, kind and model.
 
     Raises ``IndexUnavailable`` if the file is missing, ``IndexCorrupt`` if it is truncated, damaged or
@@ -524,6 +649,11 @@ def open_index(manifest: IndexFile) -> VectorIndex:
         if header["hash_bytes"] != header["rows"] * HASH_BYTES:
             raise IndexCorrupt(f"The vector index file {path} does not hold one text hash per row.")
         hashes = data[payload_start + header["payload_bytes"] :].reshape(header["rows"], HASH_BYTES)
+    if header["kind"] == PGVECTOR:
+        if hashes is None or payload.size != header["rows"] * 8 or header["count"] != header["rows"]:
+            raise IndexCorrupt(f"The vector index file {path} does not hold the chunk list its header describes.")
+        ids = np.frombuffer(bytes(payload), dtype="<i8")
+        return DatabaseVectors(ids, np.array(hashes), dim=header["dim"], model_name=header["model_name"])
     try:
         reader = faiss.ZeroCopyIOReader(faiss.swig_ptr(payload), payload.size)
         loaded = faiss.read_index(reader, faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)

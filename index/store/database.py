@@ -17,7 +17,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +36,12 @@ from index.store.identity import text_key
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "archive.db"
+# The HNSW index over the passage vectors on PostgreSQL (pgvector): its graph's degree and build breadth, the
+# candidates a search follows, and the memory a build may take (within it, the graph is built in memory, much faster).
+VECTOR_HNSW_M = 16
+VECTOR_HNSW_EF_CONSTRUCTION = 64
+VECTOR_EF_SEARCH = 128
+VECTOR_BUILD_MEMORY = "2GB"
 CHUNK_PAGE = 8192  # chunks read at a time by a pass over all of them on PostgreSQL
 ANY_HASH = object()  # put_article without a compare-and-set
 UPSERT_META = "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -45,10 +51,11 @@ def _on_postgres(db) -> bool:
     return getattr(db, "dialect", "sqlite") == "postgresql"
 
 
-def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-    """``INSERT`` of ``columns`` that replaces the other columns of a row with the same ``key``."""
+def upsert(table: str, columns: Sequence[str], key: Sequence[str], *, casts: Mapping[str, str] | None = None) -> str:
+    """``INSERT`` of ``columns`` that replaces the other columns of a row with the same ``key``; ``casts`` gives the
+    type a column's parameter is cast to (a pgvector ``vector`` is sent as its text)."""
     names = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" * len(columns))
+    marks = ", ".join(f"?::{casts[c]}" if casts and c in casts else "?" for c in columns)
     update = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in key)
     conflict = ", ".join(key)
     return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {update}"
@@ -270,6 +277,40 @@ def _m7_article_changes_counted(db: sqlite_utils.Database) -> None:
     _count_changes(db, "articles")
 
 
+def _m8_vectors_searched_in_postgresql(db: sqlite_utils.Database) -> None:
+    """On PostgreSQL, passage vectors are kept as pgvector values too, which an HNSW index searches inside the database
+    (``Store.nearest_vectors``): no process holds them, and a new machine has no vector file to copy. SQLite archives
+    keep searching theirs in FAISS files."""
+    if not _on_postgres(db):
+        return
+    try:
+        db.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except ArchiveUnavailable as exc:
+        raise ArchiveUnavailable(
+            f"{exc} The archive needs PostgreSQL's pgvector extension: install it, or have a superuser run "
+            "`CREATE EXTENSION vector` in the database once."
+        ) from exc
+    db.execute("ALTER TABLE vectors ADD COLUMN embedding vector")
+    fill_embeddings(db)
+
+
+def fill_embeddings(db) -> int:
+    """Give every stored passage vector without a pgvector copy its copy (vectors stored before migration 8, or copied
+    in by ``archivist migrate``), a page at a time; how many. Bytes that are no finite float32 array get none."""
+    filled, last = 0, ("", "")
+    while rows := db.conn.execute(
+        "SELECT text_hash, model, vector FROM vectors WHERE embedding IS NULL AND (text_hash, model) > (?, ?) "
+        "ORDER BY text_hash, model LIMIT 4096",
+        last,
+    ).fetchall():
+        whole = [(postgres.vector_text(blob), h, model) for h, model, blob in rows if _searchable(blob)]
+        with db.conn:
+            db.conn.executemany("UPDATE vectors SET embedding = ?::vector WHERE text_hash = ? AND model = ?", whole)
+        filled += len(whole)
+        last = rows[-1][:2]
+    return filled
+
+
 MIGRATIONS = [
     _m1_initial,
     _m2_sentence_vectors,
@@ -278,6 +319,7 @@ MIGRATIONS = [
     _m5_pending_questions,
     _m6_chunk_changes,
     _m7_article_changes_counted,
+    _m8_vectors_searched_in_postgresql,
 ]
 VectorTable = Literal["vectors", "sentence_vectors"]  # passages (chunks) / sentences of article bodies
 ARTICLE_COLUMNS = (
@@ -310,6 +352,11 @@ GENERATION_COLUMNS = (
     "created_at",
     "chunk_changes",
 )
+
+
+def _searchable(blob: bytes | None) -> bool:
+    """Whether stored vector bytes are a float32 array pgvector takes (no NaN or infinity)."""
+    return bool(blob) and len(blob) % 4 == 0 and bool(np.isfinite(np.frombuffer(blob, dtype=np.float32)).all())
 
 
 def _plain(blob: bytes, dim: int) -> np.ndarray | None:
@@ -655,11 +702,48 @@ class Store:
     def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]], table: VectorTable = "vectors") -> None:
         """Store vectors by text hash: passage vectors as float32, sentence vectors compactly (``compact``)."""
         pack = compact.encode if table == "sentence_vectors" else (lambda v: np.asarray(v, dtype=np.float32).tobytes())
+        columns, rows = ("text_hash", "model", "vector"), [(h, model, pack(v)) for h, v in items]
+        if table == "vectors" and self.url:  # and as pgvector values, which the database searches
+            columns, rows = (*columns, "embedding"), [(*row, postgres.vector_text(row[2])) for row in rows]
         with self.db.conn:
             self.db.conn.executemany(
-                upsert(table, ("text_hash", "model", "vector"), ("text_hash", "model")),
-                [(h, model, pack(v)) for h, v in items],
+                upsert(table, columns, ("text_hash", "model"), casts={"embedding": "vector"}), rows
             )
+
+    def ensure_vector_search(self, dim: int) -> None:
+        """On PostgreSQL, build the HNSW index that searches the passage vectors of ``dim`` components, unless it
+        exists. Building it over many stored vectors takes a while (a few minutes at a million); once built, the
+        database keeps it current as vectors are stored and dropped."""
+        if not self.url:
+            return
+        with self.db.conn:
+            self.db.conn.execute(f"SET LOCAL maintenance_work_mem = '{VECTOR_BUILD_MEMORY}'")
+            self.db.conn.execute(
+                f"CREATE INDEX IF NOT EXISTS vectors_hnsw_{int(dim)} ON vectors USING hnsw "
+                f"((embedding::vector({int(dim)})) vector_cosine_ops) WITH (m = {VECTOR_HNSW_M}, "
+                f"ef_construction = {VECTOR_HNSW_EF_CONSTRUCTION}) WHERE vector_dims(embedding) = {int(dim)}"
+            )
+
+    def nearest_vectors(
+        self, model: str, query: np.ndarray, k: int, *, among: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``k`` stored passage vectors of ``model`` nearest ``query`` as (text hash, cosine), best first; on
+        PostgreSQL only. Over every vector, the HNSW index answers (approximately: it follows ``VECTOR_EF_SEARCH``
+        candidates or ``k``, whichever is more); among the text hashes ``among``, the cosines are computed exactly."""
+        dim = int(np.asarray(query).shape[0])
+        target, probe = f"embedding::vector({dim})", f"?::vector({dim})"
+        select = f"SELECT text_hash, 1 - ({target} <=> {probe}) FROM vectors WHERE vector_dims(embedding) = {dim} "
+        text = postgres.vector_text(np.asarray(query, dtype=np.float32).tobytes())
+        with self.db.conn:
+            if among is not None:
+                return self.db.conn.execute(
+                    select + "AND model = ? AND text_hash = ANY(?) ORDER BY 2 DESC LIMIT ?",
+                    (text, model, list(among), k),
+                ).fetchall()
+            self.db.conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(VECTOR_EF_SEARCH, int(k)), 1000)}")
+            return self.db.conn.execute(
+                select + f"AND model = ? ORDER BY {target} <=> {probe} LIMIT ?", (text, model, text, k)
+            ).fetchall()
 
     def get_vectors(
         self, model: str, hashes: Sequence[str], dim: int, table: VectorTable = "vectors"

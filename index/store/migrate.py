@@ -1,9 +1,10 @@
 """Copy a SQLite archive into PostgreSQL whole (``archivist migrate --to postgresql://…``), and prove the copy.
 
 Every table is copied row for row in one PostgreSQL transaction: the vectors as they are stored (nothing is embedded
-again), chunk ids, answer ids and source ids kept, and the count of chunk and article changes carried over, so the
-home's saved search files (its FAISS, BM25 and chunk-table files of each generation) stay valid and the first
-question after the move is answered from them at once. The target must hold no archive yet: nothing in it is ever
+again; passage vectors also as the pgvector values the database searches, their HNSW index built at the end), chunk
+ids, answer ids and source ids kept, and the count of chunk and article changes carried over, so the home's saved
+search files (its FAISS, BM25 and chunk-table files of each generation) stay valid and the first question after the
+move is answered from them at once; the first ``archivist index`` then moves vector search into the database. The target must hold no archive yet: nothing in it is ever
 overwritten. Before committing, each table's row count and a digest of its rows (independent of row order) are read
 back from PostgreSQL and compared with the SQLite file's; any difference rolls the whole copy back.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import ArchivistError
-from index.store import search_files
+from index.store import postgres, search_files
 from index.store.database import ARTICLE_COLUMNS, GENERATION_COLUMNS, Store
 
 log = logging.getLogger(__name__)
@@ -150,10 +151,13 @@ def migrate(
             expected = source.count(table)
             names = ", ".join(f'"{c}"' for c in columns)
             insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+            searched = table == "vectors"  # each passage vector goes in as a pgvector value too
+            if searched:
+                insert = f"INSERT INTO {table} ({names}, embedding) VALUES (?, ?, ?, ?::vector)"
             batch: list[tuple] = []
             done = 0
             for row in _rows(source, table, columns):
-                batch.append(row)
+                batch.append((*row, postgres.vector_text(row[2])) if searched else row)
                 if len(batch) == PAGE:
                     conn.executemany(insert, batch)
                     done += len(batch)
@@ -183,12 +187,15 @@ def migrate(
             copies.append(TableCopy(table, wanted[0], wanted[1]))
         if target.chunk_changes() != changes:
             raise MigrationFailed("The copy's count of changes does not match the archive's; nothing was kept.")
+        dims = conn.execute("SELECT DISTINCT vector_dims(embedding) FROM vectors").fetchall()
+        for (dim,) in dims:
+            if progress:
+                progress("building the vector search", 0, 1)
+            target.ensure_vector_search(dim)
         for path in files:
             search_files.share(target, path)
     return MigrationReport(_shown(target), tuple(copies), changes, tuple(path.name for path in files))
 
 
 def _shown(store: Store) -> str:
-    from index.store.postgres import redacted
-
-    return redacted(store.url or "")
+    return postgres.redacted(store.url or "")

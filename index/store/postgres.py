@@ -37,6 +37,11 @@ def is_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
+def vector_text(blob: bytes) -> str:
+    """A float32 vector's bytes as pgvector's text form, ``[x,y,...]``, each component exactly (9 digits)."""
+    return "[" + ",".join(f"{x:.9g}" for x in np.frombuffer(blob, dtype=np.float32).tolist()) + "]"
+
+
 def redacted(url: str) -> str:
     """The URL without its password, fit for a log line or a message."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)

@@ -241,3 +241,29 @@ def test_on_postgresql_two_processes_opening_a_new_archive_at_once_migrate_it_on
         thread.join(60)
     assert errors == []
     assert Store(url).db.conn.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_on_postgresql_vectors_stored_before_the_database_searched_them_are_found_after_the_upgrade(postgres_server):
+    import numpy as np
+
+    url = postgres_server.new_database()
+    rng = np.random.default_rng(5)
+    stored = {f"{n:032x}": rng.standard_normal(8).astype(np.float32) for n in range(50)}
+    old = Store(url)
+    old.put_vectors("m", list(stored.items()))
+    with old.db.conn:  # the archive as migration 7 left it: vectors as bytes only
+        old.db.conn.execute("ALTER TABLE vectors DROP COLUMN embedding")
+        old.db.conn.execute("INSERT INTO vectors VALUES ('garbled', 'm', ?)", (b"\x00\x01\x02",))
+        old.db.conn.execute(
+            "INSERT INTO vectors VALUES ('not a number', 'm', ?)", (np.full(8, np.nan, np.float32).tobytes(),)
+        )
+        old.db.conn.execute("DELETE FROM _migrations WHERE number = 8")
+    old.close()
+
+    store = Store(url)
+    assert store.schema_version() == len(MIGRATIONS)
+    query = stored[f"{7:032x}"]
+    assert store.nearest_vectors("m", query, 1) == [(f"{7:032x}", pytest.approx(1.0, abs=1e-6))]
+    assert store.count("vectors") == 52, "vectors that cannot be searched are kept as they were"
+    store.ensure_vector_search(8)
+    assert len(store.nearest_vectors("m", query, 60)) == 50

@@ -43,8 +43,12 @@ def test_a_migrated_archive_matches_row_for_row_and_answers_from_the_homes_searc
     )
     assert quoted(on_postgres.ask(question)) == before
     generation = engine.indexer.newest_generation()
+    moved = on_postgres.reindex()  # vector search moves into the database: a generation, and nothing embedded
+    assert (moved.generation, moved.embedded, moved.sentences_embedded) == (generation + 1, 0, 0)
+    assert on_postgres.indexer.open_latest(engine.embedder)[0].kind == "pgvector"
+    assert quoted(on_postgres.ask(question)) == before
     again = on_postgres.reindex()
-    assert (again.generation, again.embedded, again.sentences_embedded) == (generation, 0, 0), "nothing to redo"
+    assert (again.generation, again.embedded, again.sentences_embedded) == (generation + 1, 0, 0), "nothing to redo"
     later = ReaderLog(on_postgres.store, question_log_days=90).record_answer(answer(), guild_id=7, asker_id=11)
     assert later > first, "new rows are numbered after the copied ones"
     on_postgres.close()

@@ -69,7 +69,7 @@ def test_an_archive_at_the_previous_version_is_migrated_keeping_everything(tmp_p
     monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS)
 
     store = Store(tmp_path / "archive.db")
-    assert store.schema_version() == len(MIGRATIONS) == 7
+    assert store.schema_version() == len(MIGRATIONS) == 8
     assert store.get("a1") == article and [c.text for c in store.chunks_of("a1")] == [article.body]
     assert store.meta("last_indexed_at") == "2024-02-02T00:00:00+00:00"
     assert [s.url for s in Registry(store).all()] == [source.url]
