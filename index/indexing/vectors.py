@@ -60,8 +60,9 @@ _ROW_BLOCK = 4096  # vectors normalised at a time
 _WRITE_BLOCK = 1 << 22  # bytes FAISS hands a writer at a time
 HASH_BYTES = 16  # a row's text hash, stored raw (``text_hash`` is its 32 hex digits)
 PGVECTOR = "pgvector"  # a generation whose vectors the database searches: its file holds chunk ids and text hashes
-# Among at most this many allowed chunks, a database search computes every cosine instead of asking the HNSW index.
-DATABASE_EXACT_AMONG = 20_000
+# Among at most this many allowed chunks, a database search computes every cosine instead of asking the HNSW index
+# (about 10 ms a thousand: scripts/bench_vectors.py --postgres).
+DATABASE_EXACT_AMONG = 2_000
 
 _HEADER_LENGTH = struct.Struct("<I")
 _GENERATION_FILE = re.compile(r"^vectors-(\d{6,})\.faiss$")
@@ -372,9 +373,10 @@ class DatabaseVectors:
     def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Best ``k`` (chunk id, cosine) pairs for one query vector, best first; only chunks in ``allowed`` if given.
 
-        Over every chunk, the database's HNSW index is asked for somewhat more texts than ``k`` (some it holds may be
-        in no chunk of this generation). Among a few allowed chunks, their cosines are computed exactly; among many,
-        the index is asked for as many more as the allowed share is small, and then exactly if that found too few."""
+        Over every chunk, the database's HNSW index is asked for a few more texts than ``k`` (some it holds may be in
+        no chunk of this generation). Among a few allowed chunks, their cosines are computed exactly; among more, the
+        index is asked for as many more texts as the allowed share is small (up to 1,000), and the allowed chunks'
+        cosines are computed exactly only if those held fewer than ``k``."""
         if self._nearest is None:
             raise IndexUnavailable("This vector index is searched in the archive's database, and none was given.")
         if k <= 0 or self.count == 0:
@@ -392,7 +394,7 @@ class DatabaseVectors:
                     return found[:k]
             among = list(dict.fromkeys(bytes(h).hex() for h in self._hashes[rows]))
             return self._chunks(self._nearest(query, len(among), among=among), want)[:k]
-        return self._chunks(self._nearest(query, 2 * k + 10), want)[:k]
+        return self._chunks(self._nearest(query, k + 10), want)[:k]
 
     def _chunks(self, found: list[tuple[str, float]], want: set[int] | None) -> list[tuple[int, float]]:
         """The generation's chunks holding each found text (of ``want`` only, if given), in the order found."""

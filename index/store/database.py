@@ -291,6 +291,9 @@ def _m8_vectors_searched_in_postgresql(db: sqlite_utils.Database) -> None:
             "`CREATE EXTENSION vector` in the database once."
         ) from exc
     db.execute("ALTER TABLE vectors ADD COLUMN embedding vector")
+    # Kept in the row (the float32 bytes beside it go out of line instead): a cosine computed from a row need not
+    # fetch its vector from the TOAST table (40% of an exact search among 5,000 vectors).
+    db.execute("ALTER TABLE vectors ALTER COLUMN embedding SET STORAGE PLAIN")
     fill_embeddings(db)
 
 
