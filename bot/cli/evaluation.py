@@ -77,8 +77,13 @@ def _eval_embedder(obj: Context):
 @datasets_option
 @click.option("--limit", type=int, help="Score only the first N answerable questions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON line.")
+@click.option(
+    "--postgres",
+    is_flag=True,
+    help="Score it a second time with the vectors searched in a throwaway PostgreSQL (pgvector), as on that backend.",
+)
 @click.pass_obj
-def eval_multihop(obj: Context, datasets: Path | None, limit: int | None, as_json: bool) -> None:
+def eval_multihop(obj: Context, datasets: Path | None, limit: int | None, as_json: bool, postgres: bool) -> None:
     """Hits@10, Hits@4 and MRR@10 on MultiHop-RAG (paper protocol, null queries excluded)."""
     dataset = _needed(_datasets(datasets) / "multihop_rag")
     _dev_tools()
@@ -87,6 +92,18 @@ def eval_multihop(obj: Context, datasets: Path | None, limit: int | None, as_jso
     embedder, workdir = _eval_embedder(obj)
     with user_errors():
         _metrics_out(run_multihop(dataset, embedder=embedder, workdir=workdir, limit=limit), as_json)
+        if postgres:
+            from index.store.database import Store
+            from tests.postgres import PostgresServer
+
+            server = PostgresServer().start()
+            try:
+                store = Store(server.new_database())
+                metrics = run_multihop(dataset, embedder=embedder, workdir=workdir, limit=limit, store=store)
+                store.close()
+            finally:
+                server.stop()
+            _metrics_out(metrics, as_json)
 
 
 @eval_group.command("squad")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from index.models import Article, ArticleDraft, Hit
 from index.retrieval.hybrid import RetrievalSettings
+from index.store.database import Store
 from index.text.tokens import cl100k
 from scripts.evaluation.retrievers import Encoder, Retriever, build_hybrid
 
@@ -193,15 +194,18 @@ def run_multihop(
     workdir: Path | None = None,
     limit: int | None = None,
     settings: RetrievalSettings | None = None,
+    store: Store | None = None,
 ) -> MultihopMetrics:
     """Build the hybrid retriever over the corpus in memory and score the answerable questions.
 
-    ``workdir`` caches passage vectors between runs; ``limit`` keeps the first N questions.
+    ``workdir`` caches passage vectors between runs; ``limit`` keeps the first N questions. With ``store`` (an empty
+    PostgreSQL archive), the dense search runs there, as on the PostgreSQL backend (pgvector HNSW).
     """
     articles = as_articles(load_corpus(dataset_dir))
     questions = load_questions(dataset_dir)[:limit] if limit else load_questions(dataset_dir)
-    retriever = build_hybrid(articles, embedder, settings=settings, cache_dir=workdir)
-    metrics = evaluate(retriever, questions, now=archive_now(articles))
+    retriever = build_hybrid(articles, embedder, settings=settings, cache_dir=workdir, store=store)
+    name = "hybrid, vectors searched in PostgreSQL" if store is not None else "hybrid"
+    metrics = evaluate(retriever, questions, name=name, now=archive_now(articles))
     logger.info("MultiHop-RAG: %s", metrics.overall)
     return metrics
 

@@ -15,15 +15,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from index.indexing.vectors import VectorIndex, build_index
+from index.indexing.indexer import text_hash
+from index.indexing.vectors import DatabaseVectors, VectorIndex, build_index, hash_rows
 from index.models import Article, Filters, Hit
-from index.retrieval.hybrid import ChunkRecord, HybridRetriever, RetrievalSettings, passage_text
+from index.retrieval.hybrid import ChunkRecord, HybridRetriever, RetrievalSettings, VectorSearch, passage_text
 from index.retrieval.lexical import LexicalIndex
+from index.store.database import Store
 from index.text.chunking import chunk_body
 
 logger = logging.getLogger(__name__)
@@ -103,17 +106,37 @@ def vector_index(records: Sequence[ChunkRecord], vectors: np.ndarray, embedder: 
     return build_index(ids, vectors, model_name=_model_name(embedder))
 
 
+def database_vectors(
+    records: Sequence[ChunkRecord], vectors: np.ndarray, embedder: Encoder, store: Store
+) -> DatabaseVectors:
+    """The vectors stored in ``store`` (PostgreSQL) and searched there, as the PostgreSQL backend searches them."""
+    hashes = [text_hash(passage_text(r)) for r in records]
+    name = _model_name(embedder)
+    for start in range(0, len(records), 256):
+        store.put_vectors(name, list(zip(hashes[start : start + 256], vectors[start : start + 256], strict=True)))
+    store.ensure_vector_search(vectors.shape[1])
+    ids = np.array([r.chunk_id for r in records], dtype=np.int64)
+    found = DatabaseVectors(ids, hash_rows(hashes), dim=vectors.shape[1], model_name=name)
+    return found.searching_with(partial(store.nearest_vectors, name))
+
+
 def build_hybrid(
     articles: Sequence[Article],
     embedder: Encoder,
     *,
     settings: RetrievalSettings | None = None,
     cache_dir: Path | None = None,
+    store: Store | None = None,
 ) -> HybridRetriever:
-    """The engine's hybrid retriever over ``articles``, built in memory."""
+    """The engine's hybrid retriever over ``articles``, built in memory; with ``store`` (PostgreSQL), its dense search
+    runs in that database (pgvector) instead of FAISS."""
     records = chunk_records(articles)
     vectors = embed_passages(records, embedder, cache_dir)
-    return HybridRetriever.build(records, vector_index(records, vectors, embedder), embedder, settings=settings)
+    if store is not None:
+        dense: VectorSearch = database_vectors(records, vectors, embedder, store)
+    else:
+        dense = vector_index(records, vectors, embedder)
+    return HybridRetriever.build(records, dense, embedder, settings=settings)
 
 
 # -- baselines ---------------------------------------------------------------------------------------

@@ -83,6 +83,19 @@ def test_hybrid_on_a_multihop_subset_scores_above_a_sane_floor(datasets):
     assert {t for t, _ in metrics.by_type} <= {"comparison_query", "inference_query", "temporal_query"}
 
 
+def test_with_the_vectors_searched_in_postgresql_the_hybrid_scores_as_with_faiss(datasets, postgres_server):
+    from index.store.database import Store
+
+    articles, questions = subset(datasets, 40, 60)
+    with_faiss = multihop.evaluate(build_hybrid(articles, BagOfWordsEmbedder()), questions)
+    store = Store(postgres_server.new_database())
+    in_postgresql = multihop.evaluate(build_hybrid(articles, BagOfWordsEmbedder(), store=store), questions)
+    assert store.count("vectors") > 0, "the dense search ran in the database"
+    assert abs(in_postgresql.overall.hits_at_10 - with_faiss.overall.hits_at_10) <= 0.01
+    assert abs(in_postgresql.overall.mrr_at_10 - with_faiss.overall.mrr_at_10) <= 0.01
+    store.close()
+
+
 @pytest.mark.slow
 def test_with_the_real_model_hybrid_beats_dense_search_alone(datasets, model_cache):
     from index.embedding.factory import load_embedder
