@@ -66,6 +66,7 @@ DATABASE_EXACT_AMONG = 2_000
 
 _HEADER_LENGTH = struct.Struct("<I")
 _GENERATION_FILE = re.compile(r"^vectors-(\d{6,})\.faiss$")
+_HEX_HASH = re.compile(rf"[0-9a-f]{{{2 * HASH_BYTES}}}")
 _TEMP_PREFIX = ".vectors-"
 _TEMP_SUFFIX = ".tmp"
 
@@ -393,11 +394,13 @@ class DatabaseVectors:
                 if len(found) >= k:
                     return found[:k]
             among = list(dict.fromkeys(bytes(h).hex() for h in self._hashes[rows]))
-            return self._chunks(self._nearest(query, len(among), among=among), want)[:k]
+            return self._chunks(self._nearest(query, k, among=among), want)[:k]  # each text is an allowed chunk's
         return self._chunks(self._nearest(query, k + 10), want)[:k]
 
     def _chunks(self, found: list[tuple[str, float]], want: set[int] | None) -> list[tuple[int, float]]:
-        """The generation's chunks holding each found text (of ``want`` only, if given), in the order found."""
+        """The generation's chunks holding each found text (of ``want`` only, if given), in the order found; a row
+        whose text hash is not one (a damaged row) holds none."""
+        found = [(text_hash, score) for text_hash, score in found if _HEX_HASH.fullmatch(text_hash)]
         if not found:
             return []
         keys = hash_rows([text_hash for text_hash, _ in found]).view(f"V{HASH_BYTES}").ravel()

@@ -73,6 +73,7 @@ def test_a_text_is_found_for_every_chunk_of_the_generation_holding_it_and_no_oth
     pair = DatabaseVectors(twin, rows, dim=DIM, model_name=MODEL, nearest=partial(store.nearest_vectors, MODEL))
     assert sorted(chunk for chunk, _ in pair.search(vectors[0], 5)) == sorted(twin.tolist())
     store.put_vectors(MODEL, [(hashes[COUNT], vectors[0])])  # the same vector, for a text of a later generation
+    store.put_vectors(MODEL, [("damaged", vectors[0])])  # and a row whose text hash is no hash
     try:
         found = generation(database, tmp_path).search(vectors[0], 3)
         assert ids[0] in [chunk for chunk, _ in found] and len(found) == 3
