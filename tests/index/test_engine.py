@@ -457,8 +457,6 @@ def test_reading_answers_from_the_last_generation_and_counts_what_awaits_indexin
 ARCHIVIST = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)  # 20 runs spread over the machine's own full re-index time: slower cores, longer
 def index_killed_at_random(env: dict, rng: random.Random, full_run: float) -> bool:
     """Run `archivist index --full` and SIGKILL it after a random share of ``full_run``; whether it was killed."""
     proc = subprocess.Popen(
@@ -472,6 +470,8 @@ def index_killed_at_random(env: dict, rng: random.Random, full_run: float) -> bo
     return running
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # 20 runs spread over the machine's own full re-index time: slower cores, longer
 def test_kill_9_at_random_moments_during_indexing_never_breaks_the_archive(tmp_path, model_cache, built_home):
     rng = random.Random(20261126)
     home = tmp_path / "home"
@@ -782,6 +782,7 @@ def test_on_postgresql_a_generation_indexed_on_one_machine_is_searched_on_anothe
     serving.close()
 
 
+@pytest.mark.timeout(900)  # 8 runs spread over the machine's own full re-index time: slower cores, longer
 def test_on_postgresql_kill_9_during_a_reindex_leaves_every_machine_searching_a_whole_generation(
     engine, postgres_server, postgres_archive, tmp_path, monkeypatch
 ):
