@@ -298,8 +298,8 @@ def _m8_vectors_searched_in_postgresql(db: sqlite_utils.Database) -> None:
 
 
 def fill_embeddings(db) -> int:
-    """Give every stored passage vector without a pgvector copy its copy (vectors stored before migration 8, or copied
-    in by ``archivist migrate``), a page at a time; how many. Bytes that are no finite float32 array get none."""
+    """Give every passage vector stored before migration 8 its pgvector copy, a page at a time; how many. Bytes that
+    are no finite float32 array get none."""
     filled, last = 0, ("", "")
     while rows := db.conn.execute(
         "SELECT text_hash, model, vector FROM vectors WHERE embedding IS NULL AND (text_hash, model) > (?, ?) "
