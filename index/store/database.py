@@ -415,6 +415,7 @@ class Store:
         self._local = threading.local()
         self._connections: list = []
         self._connections_lock = threading.Lock()
+        self._pool: postgres.PgPool | None = None  # PostgreSQL: the process's connections, which threads share
         try:
             if read_only:
                 self._open_for_reading()
@@ -459,13 +460,16 @@ class Store:
 
     @property
     def db(self) -> sqlite_utils.Database | postgres.PgDatabase:
-        """This thread's connection: SQLite connections are not shared between threads (nor are PostgreSQL's here)."""
+        """This thread's connection: SQLite's are not shared between threads; on PostgreSQL, this thread's way into
+        the pool its connections come from."""
         db = getattr(self._local, "db", None)
         if db is None and self.url:
-            db = postgres.PgDatabase(self.url, read_only=self.read_only)
-            self._local.db = db
             with self._connections_lock:
-                self._connections.append(db.conn)
+                if self._pool is None:
+                    self._pool = postgres.PgPool(self.url, read_only=self.read_only)
+                pool = self._pool
+            db = postgres.PgDatabase(pool)
+            self._local.db = db
         elif db is None:
             if self.read_only:  # the path as bytes: a folder name need not be UTF-8
                 mode = "ro&immutable=1" if self._immutable else "ro"
@@ -491,6 +495,9 @@ class Store:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
         self._local = threading.local()
 
     # -- schema -------------------------------------------------------------------------
@@ -878,17 +885,18 @@ class Store:
     def reindex_lock(self) -> Iterator[bool]:
         """Whether this process may re-index now, held for the block: on PostgreSQL an advisory lock of this thread's
         connection, so one re-index runs at a time across every machine on the database, and a killed process's
-        lock goes with its connection. A SQLite archive has one home, whose lock file is that lock already."""
+        lock goes with its connection. The thread keeps that connection for the block, and with it the re-index's
+        temp tables. A SQLite archive has one home, whose lock file is that lock already."""
         if self.url is None:
             yield True
             return
-        conn = self.db.conn
-        held = conn.execute("SELECT pg_try_advisory_lock(?)", (postgres.REINDEX_LOCK,)).fetchone()[0]
-        try:
-            yield bool(held)
-        finally:
-            if held:
-                conn.execute("SELECT pg_advisory_unlock(?)", (postgres.REINDEX_LOCK,))
+        with self.db.conn.pinned() as conn:
+            held = conn.execute("SELECT pg_try_advisory_lock(?)", (postgres.REINDEX_LOCK,)).fetchone()[0]
+            try:
+                yield bool(held)
+            finally:
+                if held:
+                    conn.execute("SELECT pg_advisory_unlock(?)", (postgres.REINDEX_LOCK,))
 
     def record_generation(self, record: GenerationRecord) -> None:
         with self.db.conn:

@@ -12,23 +12,29 @@ The store writes one SQL for both backends: ``?`` parameters, ``ON CONFLICT`` up
 - an ``INSERT`` into a table keyed by ``id`` returns the new id, read as ``cursor.lastrowid``.
 
 ``with conn:`` is one transaction (committed, or rolled back on an exception), as with sqlite3; a statement
-outside one commits on its own. A lost connection becomes ``ArchiveUnavailable`` with one sentence.
+outside one commits on its own. Connections come from one pool per store (``PgPool``), lent for a statement or a
+transaction; a connection the server dropped is replaced before it is lent again, and a failure in flight becomes
+``ArchiveUnavailable`` with one sentence.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from index.errors import ArchiveReadOnly, ArchiveUnavailable
 
 WRITER_LOCK = 0x41524348  # "ARCH": the advisory lock every writing transaction takes first
 REINDEX_LOCK = 0x494E4458  # "INDX": held by the one re-index running on the database, for as long as it runs
+POOL_SIZE = 8  # connections one process opens at most: its threads share them, a statement or transaction each
+CONNECT_TIMEOUT_S = 10
 _ID_TABLES = frozenset({"sources", "answers", "feedback", "pending_questions"})  # whose new ids callers read
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 
@@ -109,73 +115,145 @@ def failed(exc: psycopg.Error) -> ArchiveUnavailable:
 
 
 class PgCursor:
-    """A psycopg cursor with sqlite3's ``lastrowid``."""
+    """A statement's outcome, with sqlite3's ``lastrowid``: its rows are read at once, so the connection can go back
+    to the pool before the caller looks at them."""
 
     def __init__(self, cursor: psycopg.Cursor, returning: bool) -> None:
-        self._cursor = cursor
-        self.lastrowid: int | None = None
-        if returning:
-            row = cursor.fetchone()
-            self.lastrowid = row[0] if row else None
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
+        self.rowcount = cursor.rowcount
+        self._rows = cursor.fetchall() if cursor.description is not None else []
+        self.lastrowid: int | None = self._rows[0][0] if returning and self._rows else None
+        self._next = 0
 
     def fetchone(self) -> tuple | None:
-        return self._cursor.fetchone()
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
 
     def fetchall(self) -> list[tuple]:
-        return self._cursor.fetchall()
+        rows, self._next = self._rows[self._next :], len(self._rows)
+        return rows
 
     def __iter__(self) -> Iterator[tuple]:
-        return iter(self._cursor)
+        return iter(self.fetchall())
 
 
-class PgConnection:
-    """One thread's connection to the archive's database, spoken to as a ``sqlite3.Connection``."""
+class PgPool:
+    """A process's connections to the archive's database (``psycopg_pool``): at most ``POOL_SIZE``, opened when
+    needed and checked with a round trip before each is lent, so a connection the server dropped (a restart, a
+    failover) is replaced instead of failing the next question."""
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
-        options = "-c default_transaction_read_only=on" if read_only else None
-        try:
-            self._conn = psycopg.connect(url, autocommit=True, options=options, connect_timeout=10)
+        settings: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
+        if read_only:
+            settings["options"] = "-c default_transaction_read_only=on"
+        try:  # one connection first, so that a database that cannot be reached says why at once
+            psycopg.connect(url, **settings).close()
         except psycopg.Error as exc:
             raise unavailable(exc, url) from exc
+        self._pool = ConnectionPool(
+            url,
+            kwargs=settings,
+            min_size=0,
+            max_size=POOL_SIZE,
+            check=ConnectionPool.check_connection,
+            timeout=CONNECT_TIMEOUT_S,
+            name="archivist",
+            open=True,
+        )
+
+    def lend(self) -> psycopg.Connection:
+        try:
+            return self._pool.getconn()
+        except PoolTimeout as exc:
+            raise ArchiveUnavailable(
+                f"The archive's PostgreSQL database at {redacted(self.url)} gave no connection within "
+                f"{CONNECT_TIMEOUT_S} s (all {POOL_SIZE} of this process's are busy, or it cannot be reached)."
+            ) from exc
+
+    def take_back(self, conn: psycopg.Connection) -> None:
+        self._pool.putconn(conn)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class PgConnection:
+    """One thread's way into the archive's database, spoken to as a ``sqlite3.Connection``.
+
+    It borrows a pooled connection for each statement, or for a whole ``with conn:`` transaction, and gives it back
+    after; ``pinned()`` keeps one for a block whose session state (a temp table, a session lock) must outlive a
+    transaction."""
+
+    def __init__(self, pool: PgPool) -> None:
+        self.url = pool.url
+        self._pool = pool
+        self._conn: psycopg.Connection | None = None
         self._transactions: list[psycopg.Transaction] = []
+        self._pins = 0
+
+    def _lend(self) -> psycopg.Connection:
+        if self._conn is None:
+            self._conn = self._pool.lend()
+        return self._conn
+
+    def _give_back(self) -> None:
+        if self._conn is not None and not self._transactions and not self._pins:
+            conn, self._conn = self._conn, None
+            self._pool.take_back(conn)
 
     def execute(self, sql: str, params: Sequence | None = None) -> PgCursor:
         text = translate(sql)
         try:
-            cursor = self._conn.execute(text, _params(params))
-            return PgCursor(cursor, text.endswith("RETURNING id"))
+            with self._lend().execute(text, _params(params)) as cursor:
+                return PgCursor(cursor, text.endswith("RETURNING id"))
         except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as exc:
             raise unavailable(exc, self.url) from exc
+        finally:
+            self._give_back()
 
     def executemany(self, sql: str, rows: Sequence[Sequence]) -> PgCursor:
         text = translate(sql).removesuffix(" RETURNING id")
         rows = [_params(row) for row in rows]
         try:
-            with self._conn.cursor() as cursor:
+            with self._lend().cursor() as cursor:
                 if rows:
                     cursor.executemany(text, rows)
                 return PgCursor(cursor, False)
         except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as exc:
             raise unavailable(exc, self.url) from exc
+        finally:
+            self._give_back()
 
     def stream(self, sql: str, size: int) -> Iterator[tuple]:
         """The rows of ``sql`` through a server-side cursor, ``size`` at a time (inside a ``with conn:`` only)."""
         try:
-            with self._conn.cursor(name="archivist_stream") as cursor:
+            with self._lend().cursor(name="archivist_stream") as cursor:
                 cursor.itersize = size
                 cursor.execute(translate(sql))
                 yield from cursor
         except psycopg.OperationalError as exc:
             raise unavailable(exc, self.url) from exc
 
+    @contextmanager
+    def pinned(self) -> Iterator[PgConnection]:
+        """Keep this thread's connection for the block."""
+        self._lend()
+        self._pins += 1
+        try:
+            yield self
+        finally:
+            self._pins -= 1
+            self._give_back()
+
     def __enter__(self) -> PgConnection:
-        transaction = self._conn.transaction()
-        transaction.__enter__()
+        transaction = self._lend().transaction()
+        try:
+            transaction.__enter__()
+        except psycopg.OperationalError as exc:
+            self._give_back()
+            raise unavailable(exc, self.url) from exc
         self._transactions.append(transaction)
         return self
 
@@ -185,9 +263,8 @@ class PgConnection:
             transaction.__exit__(kind, exc, trace)
         except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as error:
             raise unavailable(error, self.url) from error
-
-    def close(self) -> None:
-        self._conn.close()
+        finally:
+            self._give_back()
 
 
 class PgDatabase:
@@ -195,8 +272,8 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
-        self.conn = PgConnection(url, read_only=read_only)
+    def __init__(self, pool: PgPool) -> None:
+        self.conn = PgConnection(pool)
 
     def execute(self, sql: str, params: Sequence | None = None) -> PgCursor:
         return self.conn.execute(sql, params)

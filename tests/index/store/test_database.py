@@ -267,3 +267,70 @@ def test_on_postgresql_vectors_stored_before_the_database_searched_them_are_foun
     assert store.count("vectors") == 52, "vectors that cannot be searched are kept as they were"
     store.ensure_vector_search(8)
     assert len(store.nearest_vectors("m", query, 60)) == 50
+
+
+def _connections_to(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as admin:
+        return admin.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+
+
+def test_on_postgresql_a_connection_the_server_dropped_is_replaced_before_the_next_read(postgres_server):
+    url = postgres_server.new_database()
+    store = Store(url)
+    store.put_article(make_article(), spans("One sentence. Two sentences."))
+    with psycopg.connect(url, autocommit=True) as admin:  # what a server restart or a failover does to a replica
+        dropped = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert dropped, "the store held a connection"
+    assert store.count("articles") == 1, "answered on a new connection, not with an error"
+    store.put_article(make_article("a2", body="Other."), spans("Other."))
+    assert store.count("articles") == 2
+    store.close()
+
+
+def test_on_postgresql_many_threads_share_a_bounded_pool_and_reads_pass_a_held_write(postgres_server):
+    import threading
+
+    from index.store.postgres import POOL_SIZE
+
+    url = postgres_server.new_database()
+    store = Store(url)
+    store.put_article(make_article(), spans("One sentence. Two sentences."))
+    writing, done = threading.Event(), threading.Event()
+
+    def writer():
+        with store.db.conn:  # a write transaction held open while the readers read
+            store.db.conn.execute("BEGIN IMMEDIATE")
+            store.db.conn.execute("UPDATE articles SET title = 'Held' WHERE id = 'a1'")
+            writing.set()
+            done.wait(30)
+
+    counts, errors = [], []
+
+    def reader():
+        try:
+            for _ in range(20):
+                counts.append(store.count("articles"))
+        except Exception as exc:  # noqa: BLE001 - the test reports what any thread raised
+            errors.append(exc)
+
+    held = threading.Thread(target=writer)
+    held.start()
+    assert writing.wait(10)
+    readers = [threading.Thread(target=reader) for _ in range(3 * POOL_SIZE)]
+    for thread in readers:
+        thread.start()
+    for thread in readers:
+        thread.join(60)
+    open_connections = _connections_to(url)
+    done.set()
+    held.join(10)
+    assert not errors and counts == [1] * (3 * POOL_SIZE * 20)
+    assert open_connections <= POOL_SIZE, "one process opens at most the pool's connections, however many threads"
+    assert store.get("a1").title == "Held"
+    store.close()
+    assert _connections_to(url) == 0, "closing the store closes its connections"
