@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import time
 
 import psycopg
 import pytest
@@ -282,7 +283,7 @@ def test_on_postgresql_a_connection_the_server_dropped_is_replaced_before_the_ne
     store.put_article(make_article(), spans("One sentence. Two sentences."))
     with psycopg.connect(url, autocommit=True) as admin:  # what a server restart or a failover does to a replica
         dropped = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "  # waits until it has ended
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
     assert dropped, "the store held a connection"
@@ -333,4 +334,7 @@ def test_on_postgresql_many_threads_share_a_bounded_pool_and_reads_pass_a_held_w
     assert open_connections <= POOL_SIZE, "one process opens at most the pool's connections, however many threads"
     assert store.get("a1").title == "Held"
     store.close()
+    deadline = time.monotonic() + 5  # a server process ends a moment after its client has gone
+    while _connections_to(url) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _connections_to(url) == 0, "closing the store closes its connections"
