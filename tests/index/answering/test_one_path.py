@@ -23,21 +23,28 @@ from index.engine import ANSWER_HITS
 from index.question import Question
 
 # The int8 models give slightly different numbers on different CPUs (with and without AVX-512 VNNI, say): cosines
-# move by up to about 0.02, so near-tied passages can swap ranks, and the tree ensembles' margins jump where a value
-# crosses a split. Decisions, quotes and candidate sentences must match exactly; model-made numbers within these.
+# move by up to about 0.05 (0.0498 seen on an EPYC with VNNI), so near-tied passages can swap ranks, and the tree
+# ensembles' margins jump where a value crosses a split. A gap is the difference of two cosines, so it may move twice
+# as far. Decisions, the first quote and the quoted articles must match exactly, and most candidate sentences;
+# model-made numbers within these.
+COSINE = 0.06
 CPU_DEPENDENT = {  # quote features computed from the models' outputs, and how far they may move
-    "similarity": 0.05,
-    "neighbour": 0.05,
-    "clause_similarity": 0.05,
-    "clause_gap": 0.05,
-    "similarity_gap": 0.05,
-    "hit_score": 0.05,
-    "top_score": 0.05,
+    "similarity": COSINE,
+    "neighbour": COSINE,
+    "clause_similarity": COSINE,
+    "clause_gap": 2 * COSINE,
+    "similarity_gap": 2 * COSINE,
+    "hit_score": COSINE,
+    "top_score": COSINE,
     "retrieval": 0.1 + 1e-6,  # one rank
 }
-CPU_SIGNALS = {"evidence": 0.75, "verified": 0.75, "similarity": 0.05, "retrieval": 0.05}
 CPU_CANDIDATES = 4  # of the 40 candidate sentences, how many may differ
-CPU_SCORES = 1.5  # a quote's log-odds: ranker margin plus half the verifier's
+# Where other candidate sentences made the cut, the words' rarity weights, taken over all of them, differ, and so
+# does each sentence's overlap: it is compared only where the candidates are the pinned ones. The abstention signals
+# are read off the best candidates, which moved cosines can reorder (seen on an EPYC with VNNI: evidence 1.59 -> -0.68,
+# and an overlap signal 0.31 -> 0.0 with the same 40 candidates; the same decisions): they are compared,
+# exactly, where every model-made number is the pinned one, as on the CPU that pinned them.
+SET_DEPENDENT = {"overlap"}
 PINNED_FILE = Path(__file__).with_name("pinned_answers.json")
 PINNED = json.loads(PINNED_FILE.read_text(encoding="utf-8"))
 
@@ -84,12 +91,9 @@ def test_answers_signals_and_quote_features_are_those_the_models_were_fitted_on(
         lines = (json.dumps(_rounded(case), ensure_ascii=False, separators=(",", ":")) for case in observed)
         PINNED_FILE.write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
         pytest.skip(f"re-pinned {len(observed)} answers in {PINNED_FILE.name}")
-    exact = [i for i, name in enumerate(FEATURES) if name not in CPU_DEPENDENT]
     for case, now in zip(PINNED, observed, strict=True):
         assert now["query"] == case["query"], case["question"]
         assert now["abstained"] == case["abstained"], case["question"]
-        assert [q[:3] for q in now["quotes"]] == [c[:3] for c in case["quotes"]], case["question"]
-        assert [q[3] for q in now["quotes"]] == pytest.approx([c[3] for c in case["quotes"]], abs=CPU_SCORES)
         assert now["notes"] == case["notes"], case["question"]
         # Candidates are picked by word overlap, then rank: a swap of near-tied passages reorders them and may change
         # which sentences make the cut. Their rows are compared by sentence.
@@ -97,11 +101,21 @@ def test_answers_signals_and_quote_features_are_those_the_models_were_fitted_on(
         pinned_rows = {tuple(s[:3]): row for s, row in zip(case["spans"], case["features"], strict=True)}
         common = [key for key in pinned_rows if key in now_rows]
         assert len(common) >= len(pinned_rows) - CPU_CANDIDATES, case["question"]
+        same = len(common) == len(pinned_rows) == len(now_rows)
+        exact = [
+            i for i, name in enumerate(FEATURES) if name not in CPU_DEPENDENT and (same or name not in SET_DEPENDENT)
+        ]
         features = np.array([now_rows[key] for key in common]).reshape(len(common), len(FEATURES))
         pinned = np.array([pinned_rows[key] for key in common]).reshape(len(common), len(FEATURES))
         np.testing.assert_allclose(features[:, exact], pinned[:, exact], rtol=0, atol=2e-6, err_msg=case["question"])
         for name, tolerance in CPU_DEPENDENT.items():
             column = FEATURES.index(name)
             np.testing.assert_allclose(features[:, column], pinned[:, column], rtol=0, atol=tolerance, err_msg=name)
-        for name, value in case["signals"].items():
-            assert now["signals"][name] == pytest.approx(value, abs=CPU_SIGNALS.get(name, 2e-6)), (name, case)
+        quotes, pinned_quotes = [q[:3] for q in now["quotes"]], [c[:3] for c in case["quotes"]]
+        if same and np.allclose(features, pinned, rtol=0, atol=2e-6):  # the models' numbers are the pinned ones
+            assert quotes == pinned_quotes, case["question"]
+            assert [q[3] for q in now["quotes"]] == pytest.approx([c[3] for c in case["quotes"]], abs=2e-6)
+            assert now["signals"] == pytest.approx(case["signals"], abs=2e-6), case["question"]
+        else:  # moved scores may swap near-tied quotes after the first (seen: the 2nd and 3rd, at -2.4 and -3.0)
+            assert quotes[:1] == pinned_quotes[:1], case["question"]
+            assert sorted(q[0] for q in quotes) == sorted(c[0] for c in pinned_quotes), case["question"]
