@@ -338,3 +338,39 @@ def test_on_postgresql_many_threads_share_a_bounded_pool_and_reads_pass_a_held_w
     while _connections_to(url) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _connections_to(url) == 0, "closing the store closes its connections"
+
+
+def test_on_postgresql_a_reindex_keeps_its_connection_while_other_threads_borrow_from_the_pool(postgres_server):
+    import threading
+
+    from index.store.postgres import REINDEX_LOCK
+
+    url = postgres_server.new_database()
+    store = Store(url)
+    borrowed, release, theirs = threading.Event(), threading.Event(), []
+
+    def borrow():  # another thread of the process takes a connection from the pool and keeps it a while
+        with store.db.conn:
+            theirs.append(store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+            borrowed.set()
+            release.wait(10)
+
+    with store.reindex_lock() as held:
+        assert held
+        store.start_marking("vectors")  # a temp table: it lives on one connection only
+        before = store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        other = threading.Thread(target=borrow)
+        other.start()
+        assert borrowed.wait(10)
+        after = store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        assert store.mark("vectors", ["h"]) == ["h"], "the temp table is still this session's"
+        with psycopg.connect(url, autocommit=True) as admin:
+            lockers = admin.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s", (REINDEX_LOCK,)
+            ).fetchall()
+        release.set()
+        other.join(10)
+        store.stop_marking("vectors")
+    assert before == after != theirs[0], "the re-index's statements stay on the connection that holds its lock"
+    assert lockers == [(before,)]
+    store.close()
